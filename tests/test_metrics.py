@@ -1,0 +1,445 @@
+"""Tests of sk_seqlabel.metrics: hand-computed values, pooling, label types, errors, scorers."""
+
+import itertools
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import make_scorer
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+
+from sk_seqlabel.metrics import (
+    _levenshtein,
+    _segments,
+    edit_score,
+    edit_scorer,
+    segment_f1_score,
+    segment_f1_scorer,
+    timestep_accuracy_score,
+    timestep_accuracy_scorer,
+)
+
+ALL_METRICS = [timestep_accuracy_score, segment_f1_score, edit_score]
+
+# True segments 0:[0,10) 1:[10,20); the prediction flickers twice in each.
+OVERSEG_TRUE = [[0] * 10 + [1] * 10]
+OVERSEG_PRED = [[0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1]]
+
+# True segments A:[0,10) B:[10,20) C:[20,30). Predicted A, B, C overlap them with IoU 0.9, 0.6
+# and 0.3; two segments of a label absent from the truth ("X") are always false positives.
+IOU_TRUE = [["A"] * 10 + ["B"] * 10 + ["C"] * 10]
+IOU_PRED = [["A"] * 9 + ["X"] * 5 + ["B"] * 6 + ["X"] * 7 + ["C"] * 3]
+
+
+# --- reference implementations, written plainly for cross-checks ----------------------------
+
+
+def _plain_segments(labels, background=()):
+    """Segments as (label, start, end) triples, by a Python loop; background runs dropped."""
+    segs = []
+    for t, label in enumerate(labels):
+        if segs and segs[-1][0] == label and segs[-1][2] == t:
+            segs[-1][2] = t + 1
+        else:
+            segs.append([label, t, t + 1])
+    return [s for s in segs if s[0] not in background]
+
+
+def _plain_f1_counts(y_true, y_pred, overlap, background=()):
+    """(tp, fp, fn) by the quadratic loop of MS-TCN's f_score."""
+    true_segs = _plain_segments(y_true, background)
+    hits = [False] * len(true_segs)
+    tp = fp = 0
+    for p_label, p_start, p_end in _plain_segments(y_pred, background):
+        ious = [
+            (min(p_end, t_end) - max(p_start, t_start))
+            / (max(p_end, t_end) - min(p_start, t_start))
+            if t_label == p_label
+            else 0.0
+            for t_label, t_start, t_end in true_segs
+        ]
+        best = int(np.argmax(ious)) if ious else None
+        if best is not None and ious[best] >= overlap and not hits[best]:
+            tp += 1
+            hits[best] = True
+        else:
+            fp += 1
+    return tp, fp, len(true_segs) - sum(hits)
+
+
+def _plain_f1(y_true, y_pred, overlap, background=()):
+    counts = [
+        _plain_f1_counts(t, p, overlap, background) for t, p in zip(y_true, y_pred, strict=True)
+    ]
+    tp, fp, fn = (sum(c) for c in zip(*counts, strict=True))
+    if tp == 0:
+        return 0.0
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _plain_levenshtein(a, b):
+    """Textbook full-matrix dynamic programme."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i, j in itertools.product(range(1, len(a) + 1), range(1, len(b) + 1)):
+        d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+    return d[-1][-1]
+
+
+def _random_pairs(rng, n_sequences, alphabet, max_len=40, flicker=0.3):
+    """Random sequences made of runs, and noisy copies of them as predictions."""
+    y_true, y_pred = [], []
+    for _ in range(n_sequences):
+        n_runs = rng.integers(1, 6)
+        truth = np.repeat(rng.choice(alphabet, n_runs), rng.integers(1, max_len // 4, n_runs))
+        pred = truth.copy()
+        flips = rng.random(truth.size) < flicker
+        pred[flips] = rng.choice(alphabet, flips.sum())
+        y_true.append(truth)
+        y_pred.append(pred)
+    return y_true, y_pred
+
+
+# --- _segments --------------------------------------------------------------------------------
+
+
+def test_segments_are_maximal_runs_with_half_open_bounds():
+    labels, starts, ends = _segments(np.array(["a", "a", "b", "b", "b", "a"]))
+    assert labels.tolist() == ["a", "b", "a"]
+    assert starts.tolist() == [0, 2, 5]
+    assert ends.tolist() == [2, 5, 6]
+
+
+def test_segments_of_one_timestep_and_of_an_empty_sequence():
+    labels, starts, ends = _segments(np.array([7]))
+    assert (labels.tolist(), starts.tolist(), ends.tolist()) == ([7], [0], [1])
+    labels, starts, ends = _segments(np.array([], dtype=int))
+    assert labels.size == starts.size == ends.size == 0
+
+
+# --- timestep accuracy ------------------------------------------------------------------------
+
+
+def test_accuracy_hand_computed():
+    assert timestep_accuracy_score([[0, 1, 1, 0]], [[0, 1, 0, 0]]) == pytest.approx(0.75)
+
+
+def test_accuracy_is_pooled_over_timesteps_not_averaged_over_sequences():
+    y_true = [[0, 1], [1] * 8]
+    y_pred = [[0, 0], [1] * 8]
+    # Per-sequence accuracies 0.5 and 1.0 average to 0.75; pooled it is 9 of 10 timesteps.
+    assert timestep_accuracy_score(y_true, y_pred) == pytest.approx(0.9)
+
+
+# --- segment F1 -------------------------------------------------------------------------------
+
+
+def test_over_segmented_prediction_has_high_accuracy_but_low_edit_and_f1():
+    assert timestep_accuracy_score(OVERSEG_TRUE, OVERSEG_PRED) == pytest.approx(0.9)
+    # Segments [0, 1] vs [0, 1, 0, 1, 0, 1]: 4 insertions over 6 segments.
+    assert edit_score(OVERSEG_TRUE, OVERSEG_PRED) == pytest.approx(1 - 4 / 6)
+    # Two of six predicted segments match (IoU 0.5 each): precision 1/3, recall 1.
+    assert segment_f1_score(OVERSEG_TRUE, OVERSEG_PRED) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("overlap", "expected"),
+    [
+        (0.1, 0.75),  # tp 3, fp 2, fn 0
+        (0.5, 0.5),  # tp 2, fp 3, fn 1
+        (0.6, 0.5),  # an IoU equal to the threshold counts
+        (0.61, 0.25),
+        (0.75, 0.25),  # tp 1, fp 4, fn 2
+        (1.0, 0.0),
+    ],
+)
+def test_iou_threshold_changes_f1(overlap, expected):
+    assert segment_f1_score(IOU_TRUE, IOU_PRED, overlap=overlap) == pytest.approx(expected)
+
+
+def test_f1_counts_each_true_segment_once():
+    # Both predicted "a" segments pick the one true segment; the second is a false positive.
+    y_true = [["a"] * 10]
+    y_pred = [["a"] * 4 + ["b"] + ["a"] * 5]
+    # tp 1, fp 2 (second "a", and "b"), fn 0: precision 1/3, recall 1.
+    assert segment_f1_score(y_true, y_pred, overlap=0.4) == pytest.approx(0.5)
+
+
+def test_f1_best_partner_taken_even_when_already_matched():
+    # True A:[0,10) B:[10,11) A:[11,12) C:[12,14). The second predicted A, [6,14), overlaps the
+    # first true A most (IoU 4/14) and the second less (1/8 >= 0.1). The first true A is
+    # already matched, so it is a false positive, as in MS-TCN; it does not fall back to the
+    # second true A. tp 1, fp 2, fn 3.
+    y_true = [["A"] * 10 + ["B"] + ["A"] + ["C"] * 2]
+    y_pred = [["A"] * 5 + ["X"] + ["A"] * 8]
+    assert segment_f1_score(y_true, y_pred, overlap=0.1) == pytest.approx(2 / 7)
+
+
+def test_f1_ties_go_to_the_earliest_true_segment():
+    # True A:[0,4) B:[4,6) A:[6,10). The predicted A:[3,7) has IoU 1/7 with both true A's and,
+    # as numpy's argmax in MS-TCN, takes the first, which A:[0,2) already matched: tp 1, fp 3
+    # (X, A:[3,7), Y), fn 2. Taking the later one would give tp 2 and 4/7.
+    y_true = [["A"] * 4 + ["B"] * 2 + ["A"] * 4]
+    y_pred = [["A"] * 2 + ["X"] + ["A"] * 4 + ["Y"] * 3]
+    assert segment_f1_score(y_true, y_pred, overlap=0.1) == pytest.approx(2 / 7)
+
+
+def test_f1_pools_counts_over_sequences():
+    y_true = [[0, 0, 0, 0], [0, 0, 1, 1, 2, 2]]
+    y_pred = [[0, 0, 0, 0], [2, 2, 2, 2, 2, 2]]
+    # Sequence F1s are 1 and 0 (mean 0.5); pooled tp 1, fp 1, fn 3 gives 1/3.
+    assert segment_f1_score(y_true, y_pred) == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("overlap", [0.1, 0.25, 0.5, 0.75])
+@pytest.mark.parametrize("background", [None, 0])
+def test_f1_matches_plain_msctn_loop_on_random_sequences(overlap, background):
+    rng = np.random.default_rng(0)
+    y_true, y_pred = _random_pairs(rng, n_sequences=30, alphabet=[0, 1, 2])
+    bg = () if background is None else (background,)
+    expected = _plain_f1(y_true, y_pred, overlap, bg)
+    assert 0 < expected < 1  # the data exercise both matches and misses
+    got = segment_f1_score(y_true, y_pred, overlap=overlap, background=background)
+    assert got == pytest.approx(expected)
+
+
+def test_f1_and_edit_ignore_background_segments():
+    y_true = [["bg", "bg", "A", "A", "bg", "B", "B"]]
+    y_pred = [["bg", "A", "A", "A", "bg", "bg", "B"]]
+    # Foreground IoUs: A 2/3, B 1/2.
+    assert segment_f1_score(y_true, y_pred, overlap=0.6, background="bg") == pytest.approx(0.5)
+    assert segment_f1_score(y_true, y_pred, overlap=0.6, background=["bg"]) == pytest.approx(0.5)
+    # Counting "bg" segments too: bg IoUs are 1/2 and 1/2, so only A matches at 0.6.
+    assert segment_f1_score(y_true, y_pred, overlap=0.6) == pytest.approx(0.25)
+    assert edit_score([["A", "bg", "A"]], [["A", "A", "A"]], background="bg") == 0.5
+    assert edit_score([["A", "bg", "A"]], [["A", "A", "A"]]) == pytest.approx(1 / 3)
+
+
+def test_all_background_scores():
+    y = [["bg", "bg"]]
+    assert edit_score(y, y, background="bg") == 1.0
+    # No segment to find and none found: no true positive, so 0 (as MS-TCN's nan_to_num).
+    assert segment_f1_score(y, y, background="bg") == 0.0
+
+
+@pytest.mark.parametrize("overlap", [0, -0.1, 1.5, True, "0.5", None])
+def test_f1_rejects_overlap_outside_unit_interval(overlap):
+    with pytest.raises(ValueError, match="overlap must be a number in"):
+        segment_f1_score([[0, 1]], [[0, 1]], overlap=overlap)
+
+
+# --- edit score -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "distance"),
+    [("kitten", "sitting", 3), ("sunday", "saturday", 3), ("", "abc", 3), ("flaw", "lawn", 2)],
+)
+def test_levenshtein_known_values(a, b, distance):
+    assert _levenshtein(np.array(list(a)), np.array(list(b))) == distance
+    assert _levenshtein(np.array(list(b)), np.array(list(a))) == distance
+
+
+def test_levenshtein_matches_full_matrix_on_random_label_arrays():
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        a = rng.integers(0, 4, rng.integers(0, 12))
+        b = rng.integers(0, 4, rng.integers(0, 12))
+        assert _levenshtein(a, b) == _plain_levenshtein(a.tolist(), b.tolist())
+
+
+def test_edit_score_over_segment_labels():
+    # Segments of "saturday" are its letters; both predictions have the segments of "sunday".
+    y_true = [list("saturday")]
+    y_pred_a, y_pred_b = [list("ssunnday")], [list("sunddaay")]
+    assert edit_score(y_true, y_pred_a) == pytest.approx(1 - 3 / 8)
+    # Durations do not matter, though accuracy sees them.
+    assert edit_score(y_true, y_pred_b) == pytest.approx(1 - 3 / 8)
+    assert timestep_accuracy_score(y_true, y_pred_a) != timestep_accuracy_score(y_true, y_pred_b)
+
+
+def test_edit_score_is_the_mean_over_sequences():
+    y_true = [*OVERSEG_TRUE, [2] * 3]
+    y_pred = [*OVERSEG_PRED, [2] * 3]
+    assert edit_score(y_true, y_pred) == pytest.approx((1 / 3 + 1) / 2)
+
+
+# --- label types and input forms --------------------------------------------------------------
+
+
+def test_bool_labels():
+    y_true = [[True, True, False, False]]
+    y_pred = [[True, False, False, False]]
+    assert timestep_accuracy_score(y_true, y_pred) == pytest.approx(0.75)
+    assert edit_score(y_true, y_pred) == 1.0
+    assert segment_f1_score(y_true, y_pred, overlap=0.5) == 1.0  # IoUs 1/2 and 2/3
+    assert segment_f1_score(y_true, y_pred, overlap=0.7) == 0.0
+
+
+def test_string_labels_score_like_their_integer_codes():
+    y_true, y_pred = _random_pairs(np.random.default_rng(2), 10, alphabet=[0, 1, 2])
+    names = np.array(["sit", "stand", "walk"])
+    y_true_s = [names[y] for y in y_true]
+    y_pred_s = [names[y] for y in y_pred]
+    for metric in ALL_METRICS:
+        assert metric(y_true_s, y_pred_s) == pytest.approx(metric(y_true, y_pred))
+
+
+def test_2d_array_input_equals_list_input():
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 3, (4, 12))
+    y_pred = np.where(rng.random((4, 12)) < 0.3, rng.integers(0, 3, (4, 12)), y_true)
+    for metric in ALL_METRICS:
+        from_lists = metric([list(r) for r in y_true], [list(r) for r in y_pred])
+        assert metric(y_true, y_pred) == pytest.approx(from_lists)
+        assert metric(y_true, [list(r) for r in y_pred]) == pytest.approx(from_lists)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [[[0, 1, 1], [2]], [["a", "b"], ["b", "b", "c"]], [[True, False]], np.array([[1, 1, 2]])],
+)
+@pytest.mark.parametrize("metric", ALL_METRICS)
+def test_perfect_prediction_scores_one(metric, y):
+    assert metric(y, y) == 1.0
+
+
+def test_inputs_are_not_modified():
+    y_true = [np.array([0, 0, 1, 1]), np.array([2, 2])]
+    y_pred = [np.array([0, 1, 1, 1]), np.array([2, 0])]
+    copies = [a.copy() for a in y_true + y_pred]
+    for metric in ALL_METRICS:
+        metric(y_true, y_pred)
+    assert all(np.array_equal(a, c) for a, c in zip(y_true + y_pred, copies, strict=True))
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", ALL_METRICS)
+def test_different_numbers_of_sequences_raise(metric):
+    with pytest.raises(ValueError, match="y_true has 2 sequences but y_pred has 1"):
+        metric([[0, 1], [1]], [[0, 1]])
+
+
+@pytest.mark.parametrize("metric", ALL_METRICS)
+def test_length_mismatch_names_the_sequence(metric):
+    with pytest.raises(ValueError, match=r"y_true\[1\] has 3 labels but y_pred\[1\] has 2"):
+        metric([[0], [0, 1, 1]], [[0], [0, 1]])
+
+
+@pytest.mark.parametrize("metric", ALL_METRICS)
+def test_empty_list_raises(metric):
+    with pytest.raises(ValueError, match="y_true is an empty list"):
+        metric([], [])
+
+
+@pytest.mark.parametrize("metric", ALL_METRICS)
+def test_strings_against_numbers_raise(metric):
+    with pytest.raises(TypeError, match="y_true holds strings but y_pred holds numbers"):
+        metric([["a", "b"]], [[0, 1]])
+
+
+def test_accuracy_of_only_empty_sequences_raises():
+    with pytest.raises(ValueError, match="at least one timestep"):
+        timestep_accuracy_score([[]], [[]])
+
+
+# --- scorers ----------------------------------------------------------------------------------
+
+
+class ThresholdLabeler(ClassifierMixin, BaseEstimator):
+    """Labels a timestep 1 when its single feature exceeds `threshold`; checks it gets lists."""
+
+    def __init__(self, threshold=0.0):
+        self.threshold = threshold
+
+    def fit(self, X, y):
+        assert isinstance(X, list) and isinstance(y, list)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict(self, X):
+        assert isinstance(X, list)
+        return [(np.asarray(x)[:, 0] > self.threshold).astype(int) for x in X]
+
+
+class FixedPredictor(BaseEstimator):
+    """Ignores X: `predict` returns a stored list of label sequences."""
+
+    def __init__(self, y_pred):
+        self.y_pred = y_pred
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return self.y_pred
+
+
+def _threshold_data():
+    rng = np.random.default_rng(4)
+    X, y = [], []
+    for length in (12, 7, 20, 9):
+        signal = np.repeat(rng.choice([-1.0, 1.0], 4), length // 4 + 1)[:length]
+        noisy = signal + rng.normal(0, 0.6, length)
+        X.append(noisy[:, None])
+        y.append((signal > 0).astype(int))
+    return X, y
+
+
+@pytest.mark.parametrize(
+    ("scorer", "metric"),
+    [
+        (timestep_accuracy_scorer, timestep_accuracy_score),
+        (segment_f1_scorer, segment_f1_score),
+        (edit_scorer, edit_score),
+    ],
+)
+def test_scorer_calls_predict_and_the_metric(scorer, metric):
+    X = [np.zeros((len(y), 1)) for y in OVERSEG_TRUE]
+    est = FixedPredictor(OVERSEG_PRED)
+    assert scorer(est, X, OVERSEG_TRUE) == pytest.approx(metric(OVERSEG_TRUE, OVERSEG_PRED))
+    assert scorer(est, X, OVERSEG_TRUE) < 1
+
+
+def test_segment_f1_scorer_uses_overlap_half_and_make_scorer_passes_others():
+    est = FixedPredictor(IOU_PRED)
+    X = [np.zeros((30, 1))]
+    assert segment_f1_scorer(est, X, IOU_TRUE) == pytest.approx(0.5)
+    f1_at_10 = make_scorer(segment_f1_score, overlap=0.1)
+    assert f1_at_10(est, X, IOU_TRUE) == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize(
+    ("scorer", "metric"),
+    [
+        (timestep_accuracy_scorer, timestep_accuracy_score),
+        (segment_f1_scorer, segment_f1_score),
+        (edit_scorer, edit_score),
+    ],
+)
+def test_scorers_work_in_cross_val_score_over_lists(scorer, metric):
+    X, y = _threshold_data()
+    est = ThresholdLabeler(threshold=0.0)
+    scores = cross_val_score(est, X, y, scoring=scorer, cv=KFold(2))
+    expected = [
+        metric(y[:2], est.predict(X[:2])),  # KFold(2) without shuffling: test folds 0-1, 2-3
+        metric(y[2:], est.predict(X[2:])),
+    ]
+    np.testing.assert_allclose(scores, expected)
+    assert not np.allclose(scores, 1.0)
+
+
+def test_grid_search_picks_the_threshold_with_the_best_edit_score():
+    X, y = _threshold_data()
+    grid = GridSearchCV(
+        ThresholdLabeler(), {"threshold": [-5.0, 0.0, 5.0]}, scoring=edit_scorer, cv=KFold(2)
+    )
+    grid.fit(X, y)
+    # Thresholds of +-5 label everything one class: a single segment, far from the truth.
+    assert grid.best_params_ == {"threshold": 0.0}
