@@ -1,0 +1,196 @@
+"""From ragged lists to padded batches and back.
+
+Sequences are grouped by similar length under two caps, a number of sequences per batch and a
+number of *padded* timesteps per batch, so padding waste stays small and memory is bounded by the
+cap rather than by the longest sequence in the data. Padding is zeros for inputs and
+``PAD_LABEL`` for targets (which the loss ignores); modules also receive each sequence's length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
+
+__all__ = [
+    "PAD_LABEL",
+    "BucketBatchSampler",
+    "SequenceDataset",
+    "bucketed_loader",
+    "collate_padded",
+    "dataset_lengths",
+]
+
+#: Target value at padded steps; ``torch.nn.CrossEntropyLoss`` ignores it by default.
+PAD_LABEL = -100
+
+# Each epoch sorts by length times a random factor in [1 - JITTER, 1 + JITTER], so batch
+# composition changes between epochs while batch mates stay within ~2 * JITTER of each other.
+_LENGTH_JITTER = 0.1
+
+
+class SequenceDataset(Dataset):
+    """A list of sequences (and optionally their encoded labels) as a torch ``Dataset``.
+
+    Parameters
+    ----------
+    X : list of ndarray of shape (T_i, n_features), dtype float32
+    y : list of ndarray of shape (T_i,), dtype int64, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = SequenceDataset([np.zeros((3, 2), np.float32), np.ones((5, 2), np.float32)])
+    >>> len(ds), ds.lengths.tolist()
+    (2, [3, 5])
+    """
+
+    def __init__(self, X, y=None):
+        self.X = X
+        self.y = y
+        self.lengths = np.fromiter((len(x) for x in X), dtype=np.int64, count=len(X))
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], (None if self.y is None else self.y[i])
+
+
+def dataset_lengths(dataset) -> np.ndarray:
+    """Lengths of the sequences of a :class:`SequenceDataset` or of a ``Subset`` of one."""
+    if isinstance(dataset, Subset):
+        return dataset_lengths(dataset.dataset)[np.asarray(dataset.indices)]
+    return dataset.lengths
+
+
+def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None):
+    """Group sequence indices into batches of similar length.
+
+    Parameters
+    ----------
+    lengths : ndarray of shape (n_sequences,)
+    batch_size : int
+        At most this many sequences per batch.
+    max_batch_timesteps : int
+        At most this many padded timesteps (batch rows times the longest length) per batch; a
+        sequence longer than the cap gets a batch of its own.
+    rng : numpy.random.Generator, optional
+        When given, lengths are jittered before sorting and the batch order is shuffled;
+        otherwise the plan is deterministic (longest first).
+
+    Returns
+    -------
+    list of ndarray of int
+        Indices into ``lengths``, one array per batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [b.tolist() for b in plan_batches(np.array([5, 100, 6, 90]), 8, 200)]
+    [[1, 3], [2, 0]]
+    """
+    lengths = np.asarray(lengths)
+    key = (
+        lengths
+        if rng is None
+        else lengths * rng.uniform(1 - _LENGTH_JITTER, 1 + _LENGTH_JITTER, size=len(lengths))
+    )
+    order = np.argsort(-key, kind="stable")
+    batches, start = [], 0
+    # Greedy over lengths in descending order: the first index of a batch is its longest
+    # (up to jitter), so the padded size is known when the batch opens.
+    while start < len(order):
+        longest = lengths[order[start]]
+        rows = max(1, min(batch_size, max_batch_timesteps // max(longest, 1)))
+        stop = start + rows
+        chunk = order[start:stop]
+        # Jitter can put a longer sequence later in the batch; shrink until the cap holds.
+        while len(chunk) > 1 and len(chunk) * lengths[chunk].max() > max_batch_timesteps:
+            chunk = chunk[:-1]
+        batches.append(chunk)
+        start += len(chunk)
+    if rng is not None:
+        rng.shuffle(batches)
+    return batches
+
+
+class BucketBatchSampler(Sampler):
+    """Yield batches of indices of similar-length sequences; reshuffled every epoch.
+
+    Parameters
+    ----------
+    lengths : ndarray of shape (n_sequences,)
+    batch_size, max_batch_timesteps : int
+        See :func:`plan_batches`.
+    shuffle : bool
+        Jitter and shuffle each epoch (training) or keep one fixed plan (inference).
+    random_state : int or None
+        Seeds the shuffling; the sequence of epochs is reproducible for a fixed seed.
+    """
+
+    def __init__(self, lengths, batch_size, max_batch_timesteps, shuffle, random_state=None):
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.max_batch_timesteps = max_batch_timesteps
+        self.shuffle = shuffle
+        self._rng = np.random.default_rng(random_state) if shuffle else None
+        self._plan = plan_batches(self.lengths, batch_size, max_batch_timesteps)
+
+    def __iter__(self):
+        plan = self._plan
+        if self.shuffle:
+            plan = plan_batches(self.lengths, self.batch_size, self.max_batch_timesteps, self._rng)
+        for batch in plan:
+            yield batch.tolist()
+
+    def __len__(self):
+        # Jitter can change a shuffled epoch's count by a batch or so; progress bars only.
+        return len(self._plan)
+
+
+def collate_padded(items):
+    """Pad a list of ``(x, y)`` items into one batch.
+
+    Returns
+    -------
+    X : dict
+        ``{"x": tensor (batch, time, n_features) float32, zeros beyond each length,
+        "lengths": tensor (batch,) int64}``; the keys are the module's ``forward`` arguments.
+    y : tensor (batch, time) int64 or None
+        Labels, ``PAD_LABEL`` beyond each length; None when the items carry no labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = collate_padded([(np.ones((2, 1), np.float32), np.array([1, 0])),
+    ...                        (np.ones((3, 1), np.float32), np.array([0, 0, 1]))])
+    >>> X["x"][:, :, 0].tolist(), X["lengths"].tolist(), y.tolist()
+    ([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]], [2, 3], [[1, 0, -100], [0, 0, 1]])
+    """
+    lengths = np.fromiter((len(x) for x, _ in items), dtype=np.int64, count=len(items))
+    T, n_features = int(lengths.max()), items[0][0].shape[1]
+    # Filling one preallocated array is a single pass; torch's pad_sequence would first
+    # convert every item to a tensor.
+    xb = np.zeros((len(items), T, n_features), dtype=np.float32)
+    has_y = items[0][1] is not None
+    yb = np.full((len(items), T), PAD_LABEL, dtype=np.int64) if has_y else None
+    for row, (x, y) in enumerate(items):
+        xb[row, : len(x)] = x
+        if has_y:
+            yb[row, : len(y)] = y
+    X = {"x": torch.from_numpy(xb), "lengths": torch.from_numpy(lengths)}
+    return X, (torch.from_numpy(yb) if has_y else None)
+
+
+def bucketed_loader(dataset, *, batch_size, max_batch_timesteps, shuffle=False, random_state=None):
+    """A ``DataLoader`` over length-bucketed, padded batches of a :class:`SequenceDataset`.
+
+    skorch calls this as its ``iterator_train`` / ``iterator_valid``; ``Subset`` views (from
+    the validation split) work too. With ``shuffle=False`` the batch plan is fixed, and
+    ``loader.batch_sampler`` yields the indices of each batch in the order the loader does.
+    """
+    sampler = BucketBatchSampler(
+        dataset_lengths(dataset), batch_size, max_batch_timesteps, shuffle, random_state
+    )
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_padded)

@@ -1,0 +1,349 @@
+"""The public estimators: hyperparameters and the choice of module, nothing else."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseSequenceLabeler, fill_shared_docs
+from .modules.conv_lstm import ConvLSTM
+from .modules.lstm import LSTM
+from .modules.tcn import TCN
+
+__all__ = ["ConvLSTMLabeler", "LSTMLabeler", "TCNLabeler"]
+
+
+@fill_shared_docs
+class TCNLabeler(BaseSequenceLabeler):
+    """Temporal convolutional network that labels every timestep.
+
+    Residual blocks of two dilated convolutions (dilation ``2**i`` in block ``i``), each
+    followed by layer normalisation over channels, ReLU and dropout, then a per-timestep linear
+    layer. Padding never reaches a real timestep: each convolution sees zeros beyond each
+    sequence's end, exactly as the sequence alone would.
+
+    Parameters
+    ----------
+    n_filters : int, default=64
+        Channels of every block.
+    kernel_size : int, default=5
+        Taps of every convolution.
+    n_blocks : int, default=4
+        Residual blocks; the receptive field doubles with each.
+    dropout : float, default=0.1
+        Dropout after each convolution.
+    causal : bool, default=False
+        Pad on the left only, so the label at step ``t`` depends on steps ``<= t`` alone (for
+        next-step prediction and streaming). Otherwise the field is centred on ``t``.
+    {shared}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen in ``fit``, sorted.
+    n_features_in_ : int
+        Features per timestep seen in ``fit``.
+    net_ : skorch.NeuralNet
+        The fitted net; ``net_.history`` holds the per-epoch log.
+    receptive_field_ : int
+        Input steps one output depends on: ``1 + 2 * (kernel_size - 1) * (2**n_blocks - 1)``.
+
+    See Also
+    --------
+    LSTMLabeler : recurrent model with an unbounded field of view.
+    ConvLSTMLabeler : convolution front end plus recurrence, for long sequences.
+
+    Examples
+    --------
+    >>> from sk_seqlabel import TCNLabeler
+    >>> from sk_seqlabel.datasets import make_sequence_labeling
+    >>> X, y = make_sequence_labeling(n_sequences=40, random_state=0)
+    >>> clf = TCNLabeler(n_filters=16, max_epochs=10, random_state=0).fit(X[:30], y[:30])
+    >>> clf.receptive_field_
+    121
+    >>> [len(p) for p in clf.predict(X[30:33])] == [len(x) for x in X[30:33]]
+    True
+    >>> clf.score(X[30:], y[30:]) > 0.8
+    True
+    """
+
+    _module = TCN
+    _module_params = ("n_filters", "kernel_size", "n_blocks", "dropout", "causal")
+    _parameter_constraints = {
+        **BaseSequenceLabeler._parameter_constraints,
+        "n_filters": [Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "causal": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_filters=64,
+        kernel_size=5,
+        n_blocks=4,
+        dropout=0.1,
+        causal=False,
+        max_epochs=30,
+        lr=3e-3,
+        batch_size=32,
+        max_batch_timesteps="auto",
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.n_blocks = n_blocks
+        self.dropout = dropout
+        self.causal = causal
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_batch_timesteps = max_batch_timesteps
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    @property
+    def receptive_field_(self):
+        check_is_fitted(self)
+        return self.net_.module_.receptive_field
+
+
+_RECURRENT_CONSTRAINTS = {
+    "hidden_size": [Interval(Integral, 1, None, closed="left")],
+    "num_layers": [Interval(Integral, 1, None, closed="left")],
+    "bidirectional": ["boolean"],
+    "dropout": [Interval(Real, 0, 1, closed="both")],
+}
+
+
+@fill_shared_docs
+class LSTMLabeler(BaseSequenceLabeler):
+    """Stacked LSTM that labels every timestep.
+
+    A (bidirectional) LSTM followed by a per-timestep linear layer. The reverse direction
+    starts at each sequence's own last step, never in the padding: on a GPU through packed
+    sequences (cuDNN), on a CPU by running it over each sequence reversed within its own length
+    (exact, and far faster there than packing); both use the same weights, so a model trained
+    on one device predicts identically on the other.
+
+    Parameters
+    ----------
+    hidden_size : int, default=64
+        Hidden units per direction and layer.
+    num_layers : int, default=2
+        Stacked LSTM layers.
+    bidirectional : bool, default=True
+        Run each layer in both time directions. With False the model is causal: the label at
+        step ``t`` depends on steps ``<= t`` alone (next-step prediction, streaming).
+    dropout : float, default=0.0
+        Dropout between LSTM layers, as in :class:`torch.nn.LSTM`.
+    {shared}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen in ``fit``, sorted.
+    n_features_in_ : int
+        Features per timestep seen in ``fit``.
+    net_ : skorch.NeuralNet
+        The fitted net; ``net_.history`` holds the per-epoch log.
+
+    See Also
+    --------
+    TCNLabeler : convolutional, a bounded receptive field, fastest.
+    ConvLSTMLabeler : convolution front end plus recurrence, for long sequences.
+
+    Examples
+    --------
+    >>> from sk_seqlabel import LSTMLabeler
+    >>> from sk_seqlabel.datasets import make_sequence_labeling
+    >>> X, y = make_sequence_labeling(n_sequences=40, random_state=0)
+    >>> clf = LSTMLabeler(hidden_size=16, max_epochs=10, random_state=0).fit(X[:30], y[:30])
+    >>> [len(p) for p in clf.predict(X[30:33])] == [len(x) for x in X[30:33]]
+    True
+    >>> clf.score(X[30:], y[30:]) > 0.8
+    True
+    """
+
+    _module = LSTM
+    _module_params = ("hidden_size", "num_layers", "bidirectional", "dropout")
+    _parameter_constraints = {
+        **BaseSequenceLabeler._parameter_constraints,
+        **_RECURRENT_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=64,
+        num_layers=2,
+        bidirectional=True,
+        dropout=0.0,
+        max_epochs=30,
+        lr=3e-3,
+        batch_size=32,
+        max_batch_timesteps="auto",
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_batch_timesteps = max_batch_timesteps
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+
+@fill_shared_docs
+class ConvLSTMLabeler(BaseSequenceLabeler):
+    """Convolution front end, LSTM over a shortened sequence, one label per input timestep.
+
+    A ``'same'`` 1-D convolution with ReLU extracts features at every timestep; max-pooling by
+    ``pool_size`` shortens the sequence for the LSTM (so long recordings cost ``pool_size``
+    times fewer recurrent steps); the LSTM output is repeated back to every timestep and joined
+    with the full-resolution convolution features, which keep segment boundaries sharp.
+
+    Not causal, even with ``bidirectional=False``: the convolution and pooling look ahead by up
+    to ``kernel_size // 2 + pool_size - 1`` steps (and a reverse direction sees the whole
+    sequence). For next-step prediction use ``TCNLabeler(causal=True)`` or
+    ``LSTMLabeler(bidirectional=False)``.
+
+    Parameters
+    ----------
+    n_filters : int, default=32
+        Channels of the convolution.
+    kernel_size : int, default=8
+        Width of the convolution, in timesteps.
+    pool_size : int, default=4
+        Max-pooling window and stride; a sequence of length ``T`` gives the LSTM
+        ``ceil(T / pool_size)`` steps.
+    hidden_size : int, default=64
+        Hidden units per direction and layer of the LSTM.
+    num_layers : int, default=1
+        Stacked LSTM layers.
+    bidirectional : bool, default=True
+        Run each LSTM layer in both time directions.
+    dropout : float, default=0.0
+        Dropout between LSTM layers, as in :class:`torch.nn.LSTM`.
+    {shared}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen in ``fit``, sorted.
+    n_features_in_ : int
+        Features per timestep seen in ``fit``.
+    net_ : skorch.NeuralNet
+        The fitted net; ``net_.history`` holds the per-epoch log.
+
+    See Also
+    --------
+    TCNLabeler : convolutional, a bounded receptive field, fastest.
+    LSTMLabeler : recurrence at full resolution.
+
+    Examples
+    --------
+    >>> from sk_seqlabel import ConvLSTMLabeler
+    >>> from sk_seqlabel.datasets import make_sequence_labeling
+    >>> X, y = make_sequence_labeling(n_sequences=40, random_state=0)
+    >>> clf = ConvLSTMLabeler(hidden_size=16, max_epochs=10, random_state=0)
+    >>> clf = clf.fit(X[:30], y[:30])
+    >>> [len(p) for p in clf.predict(X[30:33])] == [len(x) for x in X[30:33]]
+    True
+    >>> clf.score(X[30:], y[30:]) > 0.8
+    True
+    """
+
+    _module = ConvLSTM
+    _module_params = (
+        "n_filters",
+        "kernel_size",
+        "pool_size",
+        "hidden_size",
+        "num_layers",
+        "bidirectional",
+        "dropout",
+    )
+    _parameter_constraints = {
+        **BaseSequenceLabeler._parameter_constraints,
+        **_RECURRENT_CONSTRAINTS,
+        "n_filters": [Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "pool_size": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_filters=32,
+        kernel_size=8,
+        pool_size=4,
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=True,
+        dropout=0.0,
+        max_epochs=30,
+        lr=3e-3,
+        batch_size=32,
+        max_batch_timesteps="auto",
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.pool_size = pool_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_batch_timesteps = max_batch_timesteps
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks

@@ -1,0 +1,139 @@
+"""Convolutional front end, LSTM over pooled steps, per-timestep head: exact under padding."""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .lstm import PATHS, run_lstm
+
+
+class ConvLSTM(nn.Module):
+    """Conv1d front end, LSTM over max-pooled steps, and a per-timestep linear head.
+
+    A ``'same'`` convolution with ReLU extracts features at every timestep; max-pooling by
+    ``pool_size`` shortens the sequence ``pool_size`` times for the LSTM; the LSTM output is
+    repeated back to every timestep and, joined with the full-resolution convolution features
+    (which keep segment boundaries sharp), mapped to logits by a linear layer.
+
+    The model is not causal, even with ``bidirectional=False``: the convolution and the pooling
+    look ahead by up to ``kernel_size // 2 + pool_size - 1`` steps, and a reverse direction
+    sees the whole sequence.
+
+    Padding never leaks: the input is zeroed beyond each length (so the convolution sees the
+    zeros a lone sequence sees at its end), the convolution output is zeroed there too (ReLU
+    outputs are >= 0, so those zeros never win a max-pool over a real value, which makes the
+    pooling equal to ceil-mode pooling of the lone sequence), and the LSTM runs over the
+    ``ceil(length / pool_size)`` pooled steps of each sequence through
+    :func:`~sk_seqlabel.modules.lstm.run_lstm`.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features per timestep.
+    n_classes : int
+        Number of classes (output logits per timestep).
+    n_filters : int, default=32
+        Output channels of the convolution.
+    kernel_size : int, default=8
+        Width of the convolution, in timesteps.
+    pool_size : int, default=4
+        Max-pooling window and stride: the LSTM runs over ``ceil(time / pool_size)`` steps.
+    hidden_size : int, default=64
+        Hidden units per direction and layer of the LSTM.
+    num_layers : int, default=1
+        Number of stacked LSTM layers.
+    bidirectional : bool, default=True
+        Whether each LSTM layer also runs in reverse time.
+    dropout : float, default=0.0
+        As in :class:`torch.nn.LSTM`: dropout between LSTM layers in training mode only; no
+        effect when ``num_layers=1``.
+    path : {"auto", "packed", "flip"}, default="auto"
+        How the LSTM's reverse direction handles padding, see
+        :func:`~sk_seqlabel.modules.lstm.run_lstm`; it changes speed only.
+
+    Attributes
+    ----------
+    conv : torch.nn.Conv1d
+        The front end, ``n_features`` to ``n_filters`` channels; its ``'same'`` zero padding
+        (``(kernel_size - 1) // 2`` steps before, ``kernel_size // 2`` after) is added in
+        ``forward``.
+    lstm : torch.nn.LSTM
+        The recurrent part (``batch_first=True``) over pooled steps.
+    head : torch.nn.Linear
+        Maps ``hidden_size * num_directions + n_filters`` features to ``n_classes`` logits.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = ConvLSTM(n_features=3, n_classes=4, n_filters=8, hidden_size=8)
+    >>> x, lengths = torch.randn(2, 10, 3), torch.tensor([10, 3])
+    >>> model(x, lengths).shape
+    torch.Size([2, 10, 4])
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_classes,
+        n_filters=32,
+        kernel_size=8,
+        pool_size=4,
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=True,
+        dropout=0.0,
+        path="auto",
+    ):
+        super().__init__()
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {PATHS}; got {path!r}.")
+        self.pool_size = pool_size
+        self.path = path
+        # 'same' padding is applied in forward, as torch's padding="same" would (an extra step
+        # on the right for even kernels), without its warning about copying the input
+        self.conv = nn.Conv1d(n_features, n_filters, kernel_size)
+        self.lstm = nn.LSTM(
+            n_filters,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            # nn.LSTM warns about dropout with a single layer, where it is a no-op anyway
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1) + n_filters, n_classes)
+
+    def forward(self, x, lengths):
+        """Compute logits for every timestep.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, time, n_features)
+            Padded batch; the padding values are never used.
+        lengths : torch.Tensor of shape (batch,), int64
+            Real length of each sequence, on the device of ``x``, each in ``[1, time]``.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, time, n_classes)
+            Logits; values at padded steps are arbitrary.
+        """
+        n_steps, pool = x.shape[1], self.pool_size
+        padding = torch.arange(n_steps, device=x.device) >= lengths[:, None]  # (batch, time)
+        # masked_fill rather than a product with the mask: padding may hold inf or nan
+        x = x.masked_fill(padding[..., None], 0.0)
+        left = (self.conv.kernel_size[0] - 1) // 2
+        right = self.conv.kernel_size[0] - 1 - left
+        x = F.pad(x.transpose(1, 2), (left, right))  # (batch, n_features, left + time + right)
+        features = F.relu(self.conv(x))  # (batch, n_filters, time)
+        features = features.masked_fill(padding[:, None, :], 0.0)
+
+        n_pooled = -(-n_steps // pool)
+        pooled = F.max_pool1d(F.pad(features, (0, n_pooled * pool - n_steps)), pool)
+        pooled_lengths = (lengths + pool - 1) // pool
+        recurrent = run_lstm(self.lstm, pooled.transpose(1, 2), pooled_lengths, self.path)
+
+        upsampled = recurrent.repeat_interleave(pool, dim=1)[:, :n_steps]
+        # (batch, time, hidden * directions + n_filters)
+        joined = torch.cat([upsampled, features.transpose(1, 2).to(upsampled.dtype)], dim=-1)
+        return self.head(joined)

@@ -1,0 +1,274 @@
+"""Stacked LSTM with a per-timestep linear head, exact under padding.
+
+The padding-exact recurrence lives in :func:`run_lstm`, which :class:`ConvLSTM
+<sk_seqlabel.modules.conv_lstm.ConvLSTM>` reuses for its recurrent part.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+PATHS = ("auto", "packed", "flip")
+
+
+def reverse_padded(x, lengths):
+    """Reverse each sequence of a padded batch within its own length.
+
+    Step ``t < L_i`` of sequence ``i`` moves to ``L_i - 1 - t``; padded steps stay where they
+    are. The map is its own inverse, so applying it twice restores ``x``.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, time, features)
+        Padded batch.
+    lengths : torch.Tensor of shape (batch,), int64
+        Real length of each sequence, on the device of ``x``, each in ``[1, time]``.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, time, features)
+        ``x`` with each sequence reversed within its length.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.arange(4.0).repeat(2, 1)[..., None]
+    >>> reverse_padded(x, torch.tensor([4, 2]))[..., 0]
+    tensor([[3., 2., 1., 0.],
+            [1., 0., 2., 3.]])
+    """
+    t = torch.arange(x.shape[1], device=x.device)
+    lengths = lengths.to(x.device)[:, None]
+    index = torch.where(t < lengths, lengths - 1 - t, t)
+    return x.gather(1, index[..., None].expand_as(x))
+
+
+def _layer_weights(lstm, layer, reverse):
+    """Weights of one layer and direction of ``lstm``, in the order ``torch.lstm`` expects."""
+    suffix = f"_l{layer}" + ("_reverse" if reverse else "")
+    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if lstm.bias else [])
+    return [getattr(lstm, name + suffix) for name in names]
+
+
+def lstm_recurrence(x, weights, hx=None):
+    """Run one forward LSTM layer over every step of a padded batch.
+
+    The building block of the "flip" path of :func:`run_lstm`: step ``t`` depends only on steps
+    ``<= t``, so padding after a sequence's end never reaches its real steps. The reverse
+    direction runs it on :func:`reverse_padded` input.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, time, input_size)
+        Padded batch.
+    weights : list of torch.Tensor
+        ``[weight_ih, weight_hh]`` plus ``[bias_ih, bias_hh]`` when the layer has biases, shaped
+        as in :class:`torch.nn.LSTM`.
+    hx : tuple of two torch.Tensor of shape (1, batch, hidden_size), optional
+        Initial ``(h, c)``; zeros when omitted.
+
+    Returns
+    -------
+    output : torch.Tensor of shape (batch, time, hidden_size)
+        Hidden state at every step.
+    (h, c) : tuple of two torch.Tensor of shape (1, batch, hidden_size)
+        State after the last step of the padded batch, i.e. after any padding too: it is a
+        sequence's own final state only for sequences that fill the batch's time axis.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lstm = torch.nn.LSTM(3, 5, batch_first=True)
+    >>> x = torch.randn(2, 7, 3)
+    >>> weights = [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0]
+    >>> out, (h, c) = lstm_recurrence(x, weights)
+    >>> torch.allclose(out, lstm(x)[0])
+    True
+    """
+    if hx is None:
+        zeros = x.new_zeros(1, x.shape[0], weights[1].shape[1])
+        hx = (zeros, zeros)
+    # torch.lstm is the ATen op behind nn.LSTM (nn.LSTM calls it through torch._VF): it takes
+    # the weights as a plain list, so one layer and direction of a standard nn.LSTM can run on
+    # its own without copying parameters or building a helper module per call, and autograd
+    # flows back to the nn.LSTM's own parameters. Its signature has been stable across torch
+    # releases (TorchScript and ONNX export depend on it); torch.func.functional_call on a
+    # one-layer helper would do the same with more machinery.
+    output, h, c = torch.lstm(
+        x,
+        hx,
+        weights,
+        len(weights) == 4,  # has_biases
+        1,  # num_layers
+        0.0,  # dropout
+        False,  # train (only matters for dropout)
+        False,  # bidirectional
+        True,  # batch_first
+    )
+    return output, (h, c)
+
+
+def _run_packed(lstm, x, lengths):
+    # pack_padded_sequence wants host lengths (cuDNN plans batch sizes per step on the host)
+    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    output, _ = lstm(packed)
+    output, _ = pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])
+    return output
+
+
+def _run_flip(lstm, x, lengths):
+    for layer in range(lstm.num_layers):
+        if layer > 0:
+            # where and how nn.LSTM applies its dropout: on every layer's input but the first
+            x = F.dropout(x, lstm.dropout, lstm.training)
+        forward, _ = lstm_recurrence(x, _layer_weights(lstm, layer, reverse=False))
+        backward, _ = lstm_recurrence(
+            reverse_padded(x, lengths), _layer_weights(lstm, layer, reverse=True)
+        )
+        x = torch.cat([forward, reverse_padded(backward, lengths)], dim=-1)
+    return x
+
+
+def run_lstm(lstm, x, lengths, path="auto"):
+    """Run ``lstm`` over a padded batch so that padding never reaches a real step.
+
+    A forward direction is causal, so it runs over the padded batch as is. A reverse direction
+    must start at each sequence's own last real step; two exact ways do that with the same
+    parameters:
+
+    - ``"packed"``: :func:`~torch.nn.utils.rnn.pack_padded_sequence` through ``lstm`` itself
+      (cuDNN on a GPU, where it is fast).
+    - ``"flip"``: each layer and direction runs as a forward recurrence
+      (:func:`lstm_recurrence`) with ``lstm``'s weights, the reverse one on each sequence
+      reversed within its length (:func:`reverse_padded`) and reversed back. On the CPU its
+      backward pass is far faster than that of a packed sequence of unequal lengths.
+
+    Parameters
+    ----------
+    lstm : torch.nn.LSTM
+        Holds the parameters; must have ``batch_first=True`` and ``proj_size=0``.
+    x : torch.Tensor of shape (batch, time, input_size)
+        Padded batch; the values beyond each length are never read into a real step.
+    lengths : torch.Tensor of shape (batch,), int64
+        Real length of each sequence, on the device of ``x``, each in ``[1, time]``.
+    path : {"auto", "packed", "flip"}, default="auto"
+        How a bidirectional ``lstm`` runs; ``"auto"`` is ``"packed"`` when ``x`` is on CUDA and
+        ``"flip"`` otherwise. Both give the same result up to rounding.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, time, hidden_size * num_directions)
+        Output of the last layer; values at padded steps are arbitrary.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lstm = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True)
+    >>> x, lengths = torch.randn(2, 7, 3), torch.tensor([7, 4])
+    >>> run_lstm(lstm, x, lengths).shape
+    torch.Size([2, 7, 10])
+    >>> torch.allclose(run_lstm(lstm, x, lengths)[1, :4], lstm(x[1:, :4])[0][0], atol=1e-6)
+    True
+    """
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}; got {path!r}.")
+    if not lstm.batch_first or lstm.proj_size:
+        raise ValueError(
+            "run_lstm needs an nn.LSTM with batch_first=True and proj_size=0; got "
+            f"batch_first={lstm.batch_first}, proj_size={lstm.proj_size}."
+        )
+    # give the LSTM its weights' dtype: under CUDA autocast cuDNN's RNN wrapper then casts to
+    # fp16 itself, whereas a bf16 input would miss cuDNN
+    x = x.to(lstm.weight_ih_l0.dtype)
+    if not lstm.bidirectional:
+        return lstm(x)[0]
+    if path == "packed" or (path == "auto" and x.is_cuda):
+        return _run_packed(lstm, x, lengths)
+    return _run_flip(lstm, x, lengths)
+
+
+class LSTM(nn.Module):
+    """Stacked LSTM with a linear layer applied at every timestep.
+
+    With ``bidirectional=False`` the model is causal: the output at step ``t`` depends on
+    steps ``<= t`` only. With ``bidirectional=True`` the reverse direction starts at each
+    sequence's own last real step, whatever the padding.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features per timestep.
+    n_classes : int
+        Number of classes (output logits per timestep).
+    hidden_size : int, default=64
+        Hidden units per direction and layer.
+    num_layers : int, default=2
+        Number of stacked recurrent layers.
+    bidirectional : bool, default=True
+        Whether each layer also runs in reverse time.
+    dropout : float, default=0.0
+        As in :class:`torch.nn.LSTM`: dropout on the outputs of every recurrent layer but the
+        last, in training mode only; no effect when ``num_layers=1``.
+    path : {"auto", "packed", "flip"}, default="auto"
+        How the reverse direction handles padding, see :func:`run_lstm`; ``"auto"`` packs on
+        CUDA and flips elsewhere. It changes speed only: the parameters and the result are the
+        same, and the attribute may be changed after training.
+
+    Attributes
+    ----------
+    lstm : torch.nn.LSTM
+        The recurrent layers (``batch_first=True``), with standard parameter names.
+    head : torch.nn.Linear
+        Maps ``hidden_size * num_directions`` features to ``n_classes`` logits.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = LSTM(n_features=3, n_classes=4, hidden_size=8)
+    >>> x, lengths = torch.randn(2, 10, 3), torch.tensor([10, 6])
+    >>> model(x, lengths).shape
+    torch.Size([2, 10, 4])
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_classes,
+        hidden_size=64,
+        num_layers=2,
+        bidirectional=True,
+        dropout=0.0,
+        path="auto",
+    ):
+        super().__init__()
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {PATHS}; got {path!r}.")
+        self.path = path
+        self.lstm = nn.LSTM(
+            n_features,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            # nn.LSTM warns about dropout with a single layer, where it is a no-op anyway
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_classes)
+
+    def forward(self, x, lengths):
+        """Compute logits for every timestep.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, time, n_features)
+            Padded batch; the padding values are never used.
+        lengths : torch.Tensor of shape (batch,), int64
+            Real length of each sequence, on the device of ``x``, each in ``[1, time]``.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, time, n_classes)
+            Logits; values at padded steps are arbitrary.
+        """
+        return self.head(run_lstm(self.lstm, x, lengths, self.path))

@@ -1,0 +1,167 @@
+"""Temporal convolutional network (TCN) for per-timestep classification.
+
+Layout: everything runs channels-last, ``(batch, time, channels)``, so layer normalisation over
+channels needs no transposes and each dilated convolution is one matrix product over ``k``
+shifted copies of its input (no per-shape convolution plan on a GPU).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["TCN", "DilatedConv", "TemporalBlock"]
+
+
+class DilatedConv(nn.Module):
+    """A dilated 1-D convolution over ``(batch, time, channels)`` written as one linear map.
+
+    Output step ``t`` sees input steps ``t - left + j * dilation`` for ``j = 0..kernel_size-1``,
+    where ``left = (kernel_size - 1) * dilation`` when causal and about half of it otherwise.
+    Steps outside ``[0, T)`` read zeros. The caller zeroes steps beyond each sequence's end, so a
+    padded batch computes exactly what each sequence alone would.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int
+    dilation : int
+    causal : bool
+        Pad on the left only, so no output depends on a later input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> conv = DilatedConv(3, 8, kernel_size=3, dilation=2, causal=True)
+    >>> conv(torch.zeros(2, 10, 3)).shape
+    torch.Size([2, 10, 8])
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, dilation, causal):
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        span = (kernel_size - 1) * dilation
+        self.pad_left = span if causal else span // 2
+        self.pad_right = span - self.pad_left
+        # nn.Linear's default init over fan_in = kernel_size * in_channels is nn.Conv1d's.
+        self.linear = nn.Linear(kernel_size * in_channels, out_channels)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Map ``(batch, time, in_channels)`` to ``(batch, time, out_channels)``."""
+        T = h.shape[1]
+        hp = F.pad(h, (0, 0, self.pad_left, self.pad_right))
+        d = self.dilation
+        cols = torch.cat([hp[:, j * d : j * d + T] for j in range(self.kernel_size)], dim=-1)
+        return self.linear(cols)
+
+
+class TemporalBlock(nn.Module):
+    """Residual block: two dilated convolutions, each followed by layer norm, ReLU and dropout.
+
+    Layer norm runs over channels at each timestep, so it mixes nothing across time (and
+    nothing across batch mates). A 1x1 convolution maps the skip path when channel counts differ.
+
+    Parameters
+    ----------
+    in_channels, out_channels, kernel_size, dilation : int
+    dropout : float
+    causal : bool
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, dilation, dropout, causal):
+        super().__init__()
+        self.conv1 = DilatedConv(in_channels, out_channels, kernel_size, dilation, causal)
+        self.conv2 = DilatedConv(out_channels, out_channels, kernel_size, dilation, causal)
+        self.norm1 = nn.LayerNorm(out_channels)
+        self.norm2 = nn.LayerNorm(out_channels)
+        self.dropout = nn.Dropout(dropout)
+        self.skip = (
+            nn.Linear(in_channels, out_channels) if in_channels != out_channels else nn.Identity()
+        )
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Map ``(batch, time, in_channels)`` to ``(batch, time, out_channels)``.
+
+        ``mask`` is ``(batch, time, 1)``, 1.0 at real steps and 0.0 at padding. Every
+        convolution input is multiplied by it, so each layer (not only the first) sees zeros
+        beyond a sequence's end, exactly as the sequence alone would.
+        """
+        z = self.dropout(F.relu(self.norm1(self.conv1(h * mask))))
+        z = self.dropout(F.relu(self.norm2(self.conv2(z * mask))))
+        return z + self.skip(h)
+
+
+class TCN(nn.Module):
+    """Stack of temporal blocks with dilations ``1, 2, 4, ...`` and a per-timestep linear head.
+
+    Parameters
+    ----------
+    n_features : int
+        Input channels.
+    n_classes : int
+        Output logits per timestep.
+    n_filters : int, default=64
+        Channels of every block.
+    kernel_size : int, default=5
+    n_blocks : int, default=4
+        Block ``i`` uses dilation ``2**i`` in both its convolutions.
+    dropout : float, default=0.1
+    causal : bool, default=False
+        Pad on the left only: the output at step ``t`` depends on inputs ``<= t`` alone.
+
+    Attributes
+    ----------
+    receptive_field : int
+        Number of input steps that one output step depends on,
+        ``1 + 2 * (kernel_size - 1) * (2**n_blocks - 1)``. Causal: all of them at or before
+        ``t``; otherwise about half on each side of ``t``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = TCN(n_features=3, n_classes=4, n_filters=8, kernel_size=3, n_blocks=2)
+    >>> net.receptive_field
+    13
+    >>> x = torch.randn(2, 20, 3)
+    >>> net(x, torch.tensor([20, 7])).shape
+    torch.Size([2, 20, 4])
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        n_filters: int = 64,
+        kernel_size: int = 5,
+        n_blocks: int = 4,
+        dropout: float = 0.1,
+        causal: bool = False,
+    ):
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            TemporalBlock(
+                n_features if i == 0 else n_filters,
+                n_filters,
+                kernel_size,
+                2**i,
+                dropout,
+                causal,
+            )
+            for i in range(n_blocks)
+        )
+        self.head = nn.Linear(n_filters, n_classes)
+        self.receptive_field = 1 + 2 * (kernel_size - 1) * (2**n_blocks - 1)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Map ``x`` (batch, time, n_features) to logits (batch, time, n_classes).
+
+        ``lengths`` (batch,) gives each sequence's real length; outputs at padded steps are
+        arbitrary, and padded input values never reach a real step.
+        """
+        steps = torch.arange(x.shape[1], device=x.device)
+        mask = (steps[None, :] < lengths[:, None]).unsqueeze(-1).to(x.dtype)
+        h = x
+        for block in self.blocks:
+            h = block(h, mask)
+        return self.head(h)

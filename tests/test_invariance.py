@@ -1,0 +1,85 @@
+"""Invariants 1, 2 and 5 through the public API: batch mates, causality, determinism."""
+
+import numpy as np
+import pytest
+
+
+def _sequences(seed=0, F=4):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((57, F)).astype(np.float32)
+    longer = rng.standard_normal((400, F)).astype(np.float32)
+    shorter = rng.standard_normal((3, F)).astype(np.float32)
+    return a, longer, shorter
+
+
+@pytest.fixture(params=["random weights", "trained"])
+def fitted(request, make_labeler, easy_data):
+    X, y = easy_data
+    clf = make_labeler(max_epochs=3).fit(X, y)
+    if request.param == "random weights":
+        clf.net_.initialize_module()
+    return clf
+
+
+@pytest.fixture(params=["random weights", "trained"])
+def fitted_unidirectional(request, make_labeler, unidirectional_params, easy_data):
+    X, y = easy_data
+    clf = make_labeler(max_epochs=3, **unidirectional_params).fit(X, y)
+    if request.param == "random weights":
+        clf.net_.initialize_module()
+    return clf
+
+
+def _assert_batch_invariant(clf):
+    a, longer, shorter = _sequences()
+    alone = clf.predict_proba([a])[0]
+    for mates in ([a, longer], [shorter, a], [longer, a, shorter, shorter]):
+        together = clf.predict_proba(mates)[[m is a for m in mates].index(True)]
+        np.testing.assert_allclose(together, alone, rtol=0, atol=1e-5)
+
+
+def test_prediction_does_not_depend_on_batch_mates(fitted):
+    _assert_batch_invariant(fitted)
+
+
+def test_unidirectional_prediction_does_not_depend_on_batch_mates(fitted_unidirectional):
+    _assert_batch_invariant(fitted_unidirectional)
+
+
+def test_causal_prediction_does_not_depend_on_batch_mates(make_causal_labeler, easy_data):
+    clf = make_causal_labeler().fit(*easy_data)
+    _assert_batch_invariant(clf)
+    clf.net_.initialize_module()
+    _assert_batch_invariant(clf)
+
+
+def test_causal_labelers_never_look_ahead(make_causal_labeler, easy_data):
+    clf = make_causal_labeler().fit(*easy_data)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((120, 4)).astype(np.float32)
+    for t in (0, 30, 118):
+        x2 = x.copy()
+        x2[t + 1 :] = rng.standard_normal((119 - t, 4))
+        p, p2 = clf.predict_proba([x, x2])
+        np.testing.assert_array_equal(p[: t + 1], p2[: t + 1])
+        assert np.abs(p[t + 1 :] - p2[t + 1 :]).max() > 1e-6
+
+
+def test_same_random_state_gives_the_same_model(make_labeler, easy_data):
+    X, y = easy_data
+    p1 = make_labeler(random_state=7).fit(X, y).predict_proba(X[:5])
+    p2 = make_labeler(random_state=7).fit(X, y).predict_proba(X[:5])
+    p3 = make_labeler(random_state=8).fit(X, y).predict_proba(X[:5])
+    for a, b in zip(p1, p2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(np.abs(a - c).max() > 1e-4 for a, c in zip(p1, p3, strict=True))
+
+
+def test_fitting_leaves_the_global_torch_rng_alone(make_labeler, easy_data):
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    make_labeler(random_state=0).fit(*easy_data)
+    torch.testing.assert_close(torch.rand(3), expected)
