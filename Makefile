@@ -27,8 +27,8 @@ test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check sk_seqlabel tests benchmarks
-	$(BIN)/ruff format --check sk_seqlabel tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## Build the HTML docs into site/.
 docs: $(STAMP)

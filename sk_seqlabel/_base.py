@@ -38,7 +38,13 @@ _SHARED_DOCS = """
     max_batch_timesteps : int or "auto", default="auto"
         At most this many padded timesteps (rows times the longest length) per batch. Batches
         hold sequences of similar length, so padding stays small. "auto" is 65,536 on a CPU
-        and 262,144 on a GPU.
+        and 262,144 on a GPU. Prediction cuts sequences longer than this into chunks, with the
+        same result as in one piece (set it after fitting to change prediction alone).
+    max_train_length : int or "auto", default="auto"
+        Training cuts longer sequences into windows of at most this many steps, at new random
+        offsets each epoch (every step is seen once per epoch), so memory is bounded by the
+        batch cap, not by the longest recording. "auto" is ``max_batch_timesteps // 16``,
+        and for a TCN at least 4 receptive fields.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, applied per timestep; "balanced" uses
         ``n_timesteps / (n_classes * np.bincount(y))`` over all training timesteps.
@@ -103,6 +109,10 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_batch_timesteps": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "max_train_length": [
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
         ],
@@ -177,6 +187,15 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         self.net_ = net
         return self
 
+    def _batch_cap(self, device):
+        if self.max_batch_timesteps == "auto":
+            return AUTO_BATCH_TIMESTEPS[torch.device(device).type]
+        return self.max_batch_timesteps
+
+    def _min_train_length(self):
+        """Shortest window "auto" may choose; models with a receptive field raise it."""
+        return 1
+
     def _make_net(self, device, shuffle_seed, split_seed, pooled_labels):
         weight = None
         if self.class_weight is not None:
@@ -184,9 +203,10 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
                 compute_class_weight(self.class_weight, classes=self.classes_, y=pooled_labels),
                 dtype=torch.float32,
             )
-        cap = self.max_batch_timesteps
-        if cap == "auto":
-            cap = AUTO_BATCH_TIMESTEPS[torch.device(device).type]
+        cap = self._batch_cap(device)
+        window = self.max_train_length
+        if window == "auto":
+            window = max(cap // 16, self._min_train_length())
         callbacks = []
         train_split = None
         if self.early_stopping:
@@ -222,8 +242,10 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             iterator_train__shuffle=True,
             iterator_train__random_state=shuffle_seed,
             iterator_train__max_batch_timesteps=cap,
+            iterator_train__max_length=window,
             iterator_valid=bucketed_loader,
             iterator_valid__max_batch_timesteps=cap,
+            iterator_valid__max_length=window,
             train_split=train_split,
             callbacks=callbacks,
             device=device,
@@ -250,7 +272,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         X_list, was_3d = check_sequences(
             X, n_features=self.n_features_in_, estimator_name=type(self).__name__
         )
-        proba = self.net_.predict_proba_ragged(SequenceDataset(X_list))
+        cap = self._batch_cap(self.net_.device)
+        proba = self.net_.predict_proba_ragged(SequenceDataset(X_list), chunk_length=cap)
         return np.stack(proba) if was_3d else proba
 
     def predict(self, X):

@@ -18,7 +18,7 @@ __all__ = [
     "SequenceDataset",
     "bucketed_loader",
     "collate_padded",
-    "dataset_lengths",
+    "split_into_windows",
 ]
 
 #: Target value at padded steps; ``torch.nn.CrossEntropyLoss`` ignores it by default.
@@ -43,6 +43,8 @@ class SequenceDataset(Dataset):
     >>> ds = SequenceDataset([np.zeros((3, 2), np.float32), np.ones((5, 2), np.float32)])
     >>> len(ds), ds.lengths.tolist()
     (2, [3, 5])
+    >>> ds[1, 1, 3][0].shape
+    (2, 2)
     """
 
     def __init__(self, X, y=None):
@@ -53,15 +55,59 @@ class SequenceDataset(Dataset):
     def __len__(self):
         return len(self.X)
 
-    def __getitem__(self, i):
-        return self.X[i], (None if self.y is None else self.y[i])
+    def __getitem__(self, key):
+        """``ds[i]`` is sequence ``i``; ``ds[i, start, stop]`` a window of it (views, no copy)."""
+        if isinstance(key, tuple):
+            i, start, stop = key
+            window = slice(start, stop)
+        else:
+            i, window = key, slice(None)
+        return self.X[i][window], (None if self.y is None else self.y[i][window])
 
 
-def dataset_lengths(dataset) -> np.ndarray:
-    """Lengths of the sequences of a :class:`SequenceDataset` or of a ``Subset`` of one."""
+def _parent_and_indices(dataset):
+    """The :class:`SequenceDataset` behind ``dataset`` and the positions it selects in it."""
     if isinstance(dataset, Subset):
-        return dataset_lengths(dataset.dataset)[np.asarray(dataset.indices)]
-    return dataset.lengths
+        parent, indices = _parent_and_indices(dataset.dataset)
+        return parent, indices[np.asarray(dataset.indices, dtype=np.int64)]
+    return dataset, np.arange(len(dataset))
+
+
+def split_into_windows(lengths, max_length, rng=None):
+    """Cut sequences longer than ``max_length`` into consecutive windows covering them once.
+
+    Parameters
+    ----------
+    lengths : ndarray of shape (n_sequences,)
+    max_length : int
+    rng : numpy.random.Generator, optional
+        When given, each long sequence's cuts are shifted by a random phase in
+        ``[0, max_length)``, so windows start at new offsets every epoch; otherwise cuts fall
+        at multiples of ``max_length``.
+
+    Returns
+    -------
+    seq, start, stop : ndarray of int
+        Window ``j`` is steps ``start[j]:stop[j]`` of sequence ``seq[j]``; every step of every
+        sequence lies in exactly one window.
+
+    Examples
+    --------
+    >>> seq, start, stop = split_into_windows(np.array([3, 10]), 4)
+    >>> list(zip(seq.tolist(), start.tolist(), stop.tolist()))
+    [(0, 0, 3), (1, 0, 4), (1, 4, 8), (1, 8, 10)]
+    """
+    seq, start, stop = [], [], []
+    for i, length in enumerate(lengths):
+        if length <= max_length:
+            cuts = [0, length]
+        else:
+            phase = int(rng.integers(max_length)) if rng is not None else 0
+            cuts = [0, *range(phase or max_length, length, max_length), length]
+        seq += [i] * (len(cuts) - 1)
+        start += cuts[:-1]
+        stop += cuts[1:]
+    return np.array(seq), np.array(start), np.array(stop)
 
 
 def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None):
@@ -116,7 +162,7 @@ def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None):
 
 
 class BucketBatchSampler(Sampler):
-    """Yield batches of indices of similar-length sequences; reshuffled every epoch.
+    """Yield batches of similar-length sequences (or windows of them), reshuffled each epoch.
 
     Parameters
     ----------
@@ -124,29 +170,53 @@ class BucketBatchSampler(Sampler):
     batch_size, max_batch_timesteps : int
         See :func:`plan_batches`.
     shuffle : bool
-        Jitter and shuffle each epoch (training) or keep one fixed plan (inference).
+        Jitter, shift windows and shuffle each epoch (training), or keep one fixed plan.
     random_state : int or None
         Seeds the shuffling; the sequence of epochs is reproducible for a fixed seed.
+    indices : ndarray of int, optional
+        What to yield for sequence ``i`` (its position in the underlying dataset); default
+        ``i``.
+    max_length : int, optional
+        Cut longer sequences into windows of at most this many steps
+        (:func:`split_into_windows`) and yield ``(index, start, stop)`` keys.
     """
 
-    def __init__(self, lengths, batch_size, max_batch_timesteps, shuffle, random_state=None):
+    def __init__(
+        self,
+        lengths,
+        batch_size,
+        max_batch_timesteps,
+        shuffle,
+        random_state=None,
+        indices=None,
+        max_length=None,
+    ):
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.max_batch_timesteps = max_batch_timesteps
         self.shuffle = shuffle
+        self.indices = np.arange(len(self.lengths)) if indices is None else np.asarray(indices)
+        self.max_length = max_length
         self._rng = np.random.default_rng(random_state) if shuffle else None
-        self._plan = plan_batches(self.lengths, batch_size, max_batch_timesteps)
+        self._fixed = self._plan(rng=None)
+
+    def _plan(self, rng):
+        if self.max_length is None:
+            keys = self.indices.tolist()
+            lengths = self.lengths
+        else:
+            seq, start, stop = split_into_windows(self.lengths, self.max_length, rng)
+            keys = list(zip(self.indices[seq].tolist(), start.tolist(), stop.tolist(), strict=True))
+            lengths = stop - start
+        plan = plan_batches(lengths, self.batch_size, self.max_batch_timesteps, rng)
+        return [[keys[j] for j in batch] for batch in plan]
 
     def __iter__(self):
-        plan = self._plan
-        if self.shuffle:
-            plan = plan_batches(self.lengths, self.batch_size, self.max_batch_timesteps, self._rng)
-        for batch in plan:
-            yield batch.tolist()
+        return iter(self._plan(self._rng) if self.shuffle else self._fixed)
 
     def __len__(self):
         # Jitter can change a shuffled epoch's count by a batch or so; progress bars only.
-        return len(self._plan)
+        return len(self._fixed)
 
 
 def collate_padded(items):
@@ -183,14 +253,30 @@ def collate_padded(items):
     return X, (torch.from_numpy(yb) if has_y else None)
 
 
-def bucketed_loader(dataset, *, batch_size, max_batch_timesteps, shuffle=False, random_state=None):
+def bucketed_loader(
+    dataset,
+    *,
+    batch_size,
+    max_batch_timesteps,
+    shuffle=False,
+    random_state=None,
+    max_length=None,
+):
     """A ``DataLoader`` over length-bucketed, padded batches of a :class:`SequenceDataset`.
 
     skorch calls this as its ``iterator_train`` / ``iterator_valid``; ``Subset`` views (from
-    the validation split) work too. With ``shuffle=False`` the batch plan is fixed, and
-    ``loader.batch_sampler`` yields the indices of each batch in the order the loader does.
+    the validation split) work too. With ``max_length``, longer sequences are cut into windows
+    (new offsets each epoch when shuffling). With ``shuffle=False`` the plan is fixed, and
+    ``loader.batch_sampler`` yields each batch's keys (dataset positions) in loader order.
     """
+    parent, indices = _parent_and_indices(dataset)
     sampler = BucketBatchSampler(
-        dataset_lengths(dataset), batch_size, max_batch_timesteps, shuffle, random_state
+        parent.lengths[indices],
+        batch_size,
+        max_batch_timesteps,
+        shuffle,
+        random_state,
+        indices=indices,
+        max_length=max_length,
     )
-    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_padded)
+    return DataLoader(parent, batch_sampler=sampler, collate_fn=collate_padded)

@@ -8,11 +8,13 @@ progress bars and early stopping are skorch callbacks.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from torch.utils.data import Subset
 
-from ._batching import PAD_LABEL
+from ._batching import PAD_LABEL, bucketed_loader
 
 __all__ = ["SequenceNet", "TimestepAccuracy"]
 
@@ -56,25 +58,43 @@ class SequenceNet(NeuralNet):
         y_true = y_true.to(y_pred.device)
         return self.criterion_(y_pred.reshape(-1, y_pred.shape[-1]).float(), y_true.reshape(-1))
 
-    def predict_proba_ragged(self, dataset):
+    def predict_proba_ragged(self, dataset, chunk_length):
         """Class probabilities for every sequence of ``dataset``, in its order.
+
+        Sequences up to ``chunk_length`` steps go through length-bucketed batches; a longer one
+        goes through the module's ``forward_chunked``, which gives the same result in memory
+        bounded by the chunk rather than by the sequence.
 
         Parameters
         ----------
         dataset : SequenceDataset
+        chunk_length : int
+            The longest sequence predicted in one piece.
 
         Returns
         -------
         list of ndarray of shape (T_i, n_classes), dtype float32
         """
-        loader = self.get_iterator(dataset, training=False)
         out = [None] * len(dataset)
-        # With shuffle=False the sampler's plan is fixed, so it lines up with the loader.
-        for indices, batch in zip(loader.batch_sampler, loader, strict=True):
-            logits = self.evaluation_step(batch, training=False)
-            proba = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-            for row, (i, length) in enumerate(
-                zip(indices, batch[0]["lengths"].tolist(), strict=True)
-            ):
-                out[i] = proba[row, :length]
+        is_long = dataset.lengths > chunk_length
+        short = np.flatnonzero(~is_long)
+        if len(short):
+            # Not get_iterator: the validation iterator cuts long sequences into windows.
+            loader = bucketed_loader(
+                Subset(dataset, short), batch_size=self.batch_size, max_batch_timesteps=chunk_length
+            )
+            # Without shuffling the sampler's plan is fixed, so it lines up with the loader.
+            for keys, batch in zip(loader.batch_sampler, loader, strict=True):
+                logits = self.evaluation_step(batch, training=False)
+                proba = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+                lengths = batch[0]["lengths"].tolist()
+                for row, (i, length) in enumerate(zip(keys, lengths, strict=True)):
+                    out[i] = proba[row, :length]
+        if is_long.any():
+            self.check_is_fitted()
+            self._set_training(False)
+            for i in np.flatnonzero(is_long):
+                x = torch.from_numpy(dataset.X[i])
+                logits = self.module_.forward_chunked(x, chunk_length)
+                out[i] = torch.softmax(logits, dim=-1).numpy()
         return out

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseSequenceLabeler, fill_shared_docs
 from .modules.conv_lstm import ConvLSTM
 from .modules.lstm import LSTM
-from .modules.tcn import TCN
+from .modules.tcn import TCN, receptive_field
 
 __all__ = ["ConvLSTMLabeler", "LSTMLabeler", "TCNLabeler"]
 
@@ -92,6 +92,7 @@ class TCNLabeler(BaseSequenceLabeler):
         lr=3e-3,
         batch_size=32,
         max_batch_timesteps="auto",
+        max_train_length="auto",
         class_weight=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -110,6 +111,7 @@ class TCNLabeler(BaseSequenceLabeler):
         self.lr = lr
         self.batch_size = batch_size
         self.max_batch_timesteps = max_batch_timesteps
+        self.max_train_length = max_train_length
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -123,6 +125,11 @@ class TCNLabeler(BaseSequenceLabeler):
     def receptive_field_(self):
         check_is_fitted(self)
         return self.net_.module_.receptive_field
+
+    def _min_train_length(self):
+        # Windows much longer than the field keep the share of steps that see a window's
+        # edge (instead of the real neighbours) small.
+        return 4 * receptive_field(self.kernel_size, self.n_blocks)
 
 
 _RECURRENT_CONSTRAINTS = {
@@ -200,6 +207,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         lr=3e-3,
         batch_size=32,
         max_batch_timesteps="auto",
+        max_train_length="auto",
         class_weight=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -217,6 +225,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         self.lr = lr
         self.batch_size = batch_size
         self.max_batch_timesteps = max_batch_timesteps
+        self.max_train_length = max_train_length
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -319,6 +328,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         lr=3e-3,
         batch_size=32,
         max_batch_timesteps="auto",
+        max_train_length="auto",
         class_weight=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -339,6 +349,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         self.lr = lr
         self.batch_size = batch_size
         self.max_batch_timesteps = max_batch_timesteps
+        self.max_train_length = max_train_length
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

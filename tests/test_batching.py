@@ -11,6 +11,7 @@ from sk_seqlabel._batching import (
     bucketed_loader,
     collate_padded,
     plan_batches,
+    split_into_windows,
 )
 
 
@@ -67,12 +68,51 @@ def test_collate_pads_inputs_with_zeros_and_labels_with_pad_label():
     assert collate_padded([(items[0][0], None)])[1] is None
 
 
-def test_loader_over_a_subset_uses_the_subset_lengths():
-    X = [np.zeros((L, 1), np.float32) for L in (3, 50, 4, 60, 5)]
+def test_loader_over_a_subset_yields_positions_in_the_full_dataset():
+    lengths = (3, 50, 4, 60, 5)
+    X = [np.zeros((L, 1), np.float32) for L in lengths]
     ds = torch.utils.data.Subset(SequenceDataset(X), [1, 2, 4])
     loader = bucketed_loader(ds, batch_size=2, max_batch_timesteps=1000)
     seen = []
-    for indices, (Xb, _) in zip(loader.batch_sampler, loader, strict=True):
-        assert Xb["lengths"].tolist() == [[50, 4, 5][i] for i in indices]
-        seen += indices
-    assert sorted(seen) == [0, 1, 2]
+    for keys, (Xb, _) in zip(loader.batch_sampler, loader, strict=True):
+        assert Xb["lengths"].tolist() == [lengths[i] for i in keys]
+        seen += keys
+    assert sorted(seen) == [1, 2, 4]
+
+
+@pytest.mark.parametrize("seed", [None, 0, 1])
+def test_windows_cover_every_step_exactly_once(seed):
+    lengths = np.array([5, 100, 37, 64, 65])
+    rng = None if seed is None else np.random.default_rng(seed)
+    seq, start, stop = split_into_windows(lengths, 16, rng)
+    assert np.all(stop - start <= 16) and np.all(stop > start)
+    for i, length in enumerate(lengths):
+        covered = np.concatenate(
+            [np.arange(a, b) for a, b in zip(start[seq == i], stop[seq == i], strict=True)]
+        )
+        np.testing.assert_array_equal(np.sort(covered), np.arange(length))
+
+
+def test_training_windows_move_between_epochs_and_bound_the_batch():
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((L, 2)).astype(np.float32) for L in (1000, 30, 700)]
+    y = [np.arange(len(x)) for x in X]  # a label is its own step index
+    loader = bucketed_loader(
+        SequenceDataset(X, y),
+        batch_size=8,
+        max_batch_timesteps=400,
+        shuffle=True,
+        random_state=0,
+        max_length=100,
+    )
+    starts = []
+    for _ in range(2):
+        epoch_starts, n_steps = set(), 0
+        for Xb, yb in loader:
+            assert Xb["x"].shape[0] * Xb["x"].shape[1] <= 400
+            real = yb != -100
+            n_steps += int(real.sum())
+            epoch_starts |= set(yb[:, 0].tolist())
+        assert n_steps == 1730  # every step once
+        starts.append(epoch_starts)
+    assert starts[0] != starts[1]

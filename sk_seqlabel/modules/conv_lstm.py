@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .lstm import PATHS, run_lstm
+from .lstm import PATHS, chunk_bounds, run_lstm, run_lstm_chunked
 
 
 class ConvLSTM(nn.Module):
@@ -120,20 +120,74 @@ class ConvLSTM(nn.Module):
         """
         n_steps, pool = x.shape[1], self.pool_size
         padding = torch.arange(n_steps, device=x.device) >= lengths[:, None]  # (batch, time)
+        features = self._features(x, padding)
+        pooled = self._pool(features)
+        pooled_lengths = (lengths + pool - 1) // pool
+        recurrent = run_lstm(self.lstm, pooled, pooled_lengths, self.path)
+        return self._head(recurrent, features)
+
+    def _features(self, x, padding):
+        """Convolution features (batch, time, n_filters), zero at the ``padding`` steps."""
         # masked_fill rather than a product with the mask: padding may hold inf or nan
         x = x.masked_fill(padding[..., None], 0.0)
         left = (self.conv.kernel_size[0] - 1) // 2
         right = self.conv.kernel_size[0] - 1 - left
         x = F.pad(x.transpose(1, 2), (left, right))  # (batch, n_features, left + time + right)
         features = F.relu(self.conv(x))  # (batch, n_filters, time)
-        features = features.masked_fill(padding[:, None, :], 0.0)
+        return features.masked_fill(padding[:, None, :], 0.0).transpose(1, 2)
 
+    def _pool(self, features):
+        """Max-pool (batch, time, n_filters) by ``pool_size`` into (batch, ceil(time/pool), ...).
+
+        The time axis is padded with zeros to a multiple of ``pool_size``; features are >= 0,
+        so this equals ceil-mode pooling of the real steps.
+        """
+        n_steps, pool = features.shape[1], self.pool_size
         n_pooled = -(-n_steps // pool)
-        pooled = F.max_pool1d(F.pad(features, (0, n_pooled * pool - n_steps)), pool)
-        pooled_lengths = (lengths + pool - 1) // pool
-        recurrent = run_lstm(self.lstm, pooled.transpose(1, 2), pooled_lengths, self.path)
+        padded = F.pad(features.transpose(1, 2), (0, n_pooled * pool - n_steps))
+        return F.max_pool1d(padded, pool).transpose(1, 2)
 
-        upsampled = recurrent.repeat_interleave(pool, dim=1)[:, :n_steps]
+    def _head(self, recurrent, features):
+        """Logits from pooled-rate LSTM output and full-rate features."""
+        upsampled = recurrent.repeat_interleave(self.pool_size, dim=1)[:, : features.shape[1]]
         # (batch, time, hidden * directions + n_filters)
-        joined = torch.cat([upsampled, features.transpose(1, 2).to(upsampled.dtype)], dim=-1)
-        return self.head(joined)
+        return self.head(torch.cat([upsampled, features.to(upsampled.dtype)], dim=-1))
+
+    @torch.no_grad()
+    def forward_chunked(self, x, chunk_length):
+        """Logits for one long sequence, computed chunk by chunk in bounded memory.
+
+        Exact: chunks hold whole pooling windows, the convolution of each chunk sees the
+        neighbouring input steps it needs, and the LSTM carries its state across chunks in
+        both directions (:func:`~sk_seqlabel.modules.lstm.run_lstm_chunked`).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (time, n_features)
+            One sequence, on any device; chunks are moved to the module's device one by one.
+        chunk_length : int
+            Input steps per chunk (rounded down to a multiple of ``pool_size``).
+
+        Returns
+        -------
+        torch.Tensor of shape (time, n_classes), float32, on the CPU
+        """
+        device, n_steps, pool = self.head.weight.device, x.shape[0], self.pool_size
+        bounds = chunk_bounds(n_steps, max(1, chunk_length // pool) * pool)
+        left = (self.conv.kernel_size[0] - 1) // 2
+        right = self.conv.kernel_size[0] - 1 - left
+
+        def features(k):
+            a, b = bounds[k]
+            lo, hi = max(0, a - left), min(n_steps, b + right)
+            piece = x[lo:hi].to(device)[None]
+            no_padding = torch.zeros(1, hi - lo, dtype=torch.bool, device=device)
+            # Steps beyond the piece read zeros: right at the sequence's ends, and never
+            # reaching the kept steps a..b elsewhere, since the piece extends by the kernel.
+            return self._features(piece, no_padding)[:, a - lo : b - lo]
+
+        recurrent = run_lstm_chunked(self.lstm, lambda k: self._pool(features(k)), len(bounds))
+        logits = torch.empty(n_steps, self.head.out_features)
+        for k, (a, b) in enumerate(bounds):
+            logits[a:b] = self._head(recurrent(k), features(k))[0].float().cpu()
+        return logits

@@ -188,6 +188,87 @@ def run_lstm(lstm, x, lengths, path="auto"):
     return _run_flip(lstm, x, lengths)
 
 
+def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
+    """Run ``lstm`` over one long sequence chunk by chunk, exactly and in bounded memory.
+
+    Each layer and direction carries its ``(h, c)`` state from chunk to chunk: forward
+    directions from the first chunk on, reverse directions from the last chunk back. Only the
+    states entering each chunk are kept; a layer's output on a chunk is recomputed from them
+    when the layer above (or the caller) needs it. Keeping every step of every layer instead
+    would cost ``time * hidden_size * num_directions`` floats per layer (5 GB for 10 million
+    steps of a BiLSTM(64)); recomputing costs about ``num_layers + 1`` times the arithmetic of
+    one pass per layer.
+
+    Parameters
+    ----------
+    lstm : torch.nn.LSTM
+        ``batch_first=True``, ``proj_size=0``; run in inference (no dropout).
+    chunk_inputs : callable
+        ``chunk_inputs(k)`` returns the input of chunk ``k``, a tensor (1, T_k, input_size) on
+        ``lstm``'s device; it is called several times per chunk, so it should be cheap (a slice)
+        or itself computed in bounded memory.
+    n_chunks : int
+        Number of chunks; together they form the whole sequence, in order.
+
+    Returns
+    -------
+    callable
+        ``chunk_output(k)`` gives the last layer's output on chunk ``k``, a tensor
+        (1, T_k, hidden_size * num_directions), equal (up to rounding) to the matching steps of
+        ``lstm`` run over the whole sequence at once.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lstm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+    >>> x = torch.randn(1, 10, 3)
+    >>> out = run_lstm_chunked(lstm, lambda k: x[:, 4 * k : 4 * k + 4], 3)
+    >>> chunked = torch.cat([out(k) for k in range(3)], dim=1)
+    >>> torch.allclose(chunked, lstm(x)[0], atol=1e-6)
+    True
+    """
+    n_layers, n_dirs = lstm.num_layers, 2 if lstm.bidirectional else 1
+    dtype = lstm.weight_ih_l0.dtype
+    # entering[layer][direction][k]: (h, c) entering chunk k in that direction's time order
+    entering = [[None] * n_dirs for _ in range(n_layers)]
+
+    def run(layer, direction, inputs, hx):
+        weights = _layer_weights(lstm, layer, reverse=direction == 1)
+        if direction == 0:
+            return lstm_recurrence(inputs, weights, hx)
+        out, hx = lstm_recurrence(inputs.flip(1), weights, hx)
+        return out.flip(1), hx
+
+    def layer_input(layer, k):
+        return chunk_inputs(k).to(dtype) if layer == 0 else layer_output(layer - 1, k)
+
+    def layer_output(layer, k):
+        inputs = layer_input(layer, k)
+        outs = [run(layer, d, inputs, entering[layer][d][k])[0] for d in range(n_dirs)]
+        return torch.cat(outs, dim=-1)
+
+    for layer in range(n_layers):
+        for direction in range(n_dirs):
+            states, hx = [None] * n_chunks, None
+            order = range(n_chunks) if direction == 0 else reversed(range(n_chunks))
+            for k in order:
+                states[k] = hx
+                _, hx = run(layer, direction, layer_input(layer, k), hx)
+            entering[layer][direction] = states
+    return lambda k: layer_output(n_layers - 1, k)
+
+
+def chunk_bounds(n_steps, chunk_length):
+    """``(start, stop)`` of consecutive chunks of at most ``chunk_length`` steps.
+
+    Examples
+    --------
+    >>> chunk_bounds(10, 4)
+    [(0, 4), (4, 8), (8, 10)]
+    """
+    return [(a, min(a + chunk_length, n_steps)) for a in range(0, n_steps, chunk_length)]
+
+
 class LSTM(nn.Module):
     """Stacked LSTM with a linear layer applied at every timestep.
 
@@ -272,3 +353,31 @@ class LSTM(nn.Module):
             Logits; values at padded steps are arbitrary.
         """
         return self.head(run_lstm(self.lstm, x, lengths, self.path))
+
+    @torch.no_grad()
+    def forward_chunked(self, x, chunk_length):
+        """Logits for one long sequence, computed chunk by chunk in bounded memory.
+
+        Exact: equal (up to rounding) to ``forward`` on the whole sequence, because every
+        layer and direction carries its state across chunks (:func:`run_lstm_chunked`).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (time, n_features)
+            One sequence, on any device; chunks are moved to the module's device one by one.
+        chunk_length : int
+            Steps per chunk.
+
+        Returns
+        -------
+        torch.Tensor of shape (time, n_classes), float32, on the CPU
+        """
+        device = self.head.weight.device
+        bounds = chunk_bounds(x.shape[0], chunk_length)
+        output = run_lstm_chunked(
+            self.lstm, lambda k: x[slice(*bounds[k])].to(device)[None], len(bounds)
+        )
+        logits = torch.empty(x.shape[0], self.head.out_features)
+        for k, (a, b) in enumerate(bounds):
+            logits[a:b] = self.head(output(k))[0].float().cpu()
+        return logits

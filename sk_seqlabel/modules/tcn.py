@@ -11,7 +11,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["TCN", "DilatedConv", "TemporalBlock"]
+__all__ = ["TCN", "DilatedConv", "TemporalBlock", "receptive_field"]
+
+
+def receptive_field(kernel_size: int, n_blocks: int) -> int:
+    """Input steps one output of a :class:`TCN` depends on.
+
+    Each block has two convolutions of dilation ``2**i``, each widening the field by
+    ``(kernel_size - 1) * 2**i``.
+
+    Examples
+    --------
+    >>> receptive_field(kernel_size=5, n_blocks=4)
+    121
+    """
+    return 1 + 2 * (kernel_size - 1) * (2**n_blocks - 1)
 
 
 class DilatedConv(nn.Module):
@@ -116,6 +130,9 @@ class TCN(nn.Module):
         Number of input steps that one output step depends on,
         ``1 + 2 * (kernel_size - 1) * (2**n_blocks - 1)``. Causal: all of them at or before
         ``t``; otherwise about half on each side of ``t``.
+    context : tuple of int
+        ``(before, after)``: output ``t`` depends on inputs ``t - before .. t + after``;
+        ``before + after + 1 == receptive_field``.
 
     Examples
     --------
@@ -151,7 +168,10 @@ class TCN(nn.Module):
             for i in range(n_blocks)
         )
         self.head = nn.Linear(n_filters, n_classes)
-        self.receptive_field = 1 + 2 * (kernel_size - 1) * (2**n_blocks - 1)
+        self.receptive_field = receptive_field(kernel_size, n_blocks)
+        convs = [conv for block in self.blocks for conv in (block.conv1, block.conv2)]
+        # Output t depends on inputs t - context[0] .. t + context[1], nothing else.
+        self.context = (sum(c.pad_left for c in convs), sum(c.pad_right for c in convs))
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Map ``x`` (batch, time, n_features) to logits (batch, time, n_classes).
@@ -165,3 +185,33 @@ class TCN(nn.Module):
         for block in self.blocks:
             h = block(h, mask)
         return self.head(h)
+
+    @torch.no_grad()
+    def forward_chunked(self, x, chunk_length):
+        """Logits for one long sequence, computed chunk by chunk in bounded memory.
+
+        Exact: each chunk of outputs is computed from its inputs extended by ``context`` on
+        both sides, which is everything those outputs depend on.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (time, n_features)
+            One sequence, on any device; chunks are moved to the module's device one by one.
+        chunk_length : int
+            Steps per chunk including the overlap; at least ``receptive_field``.
+
+        Returns
+        -------
+        torch.Tensor of shape (time, n_classes), float32, on the CPU
+        """
+        before, after = self.context
+        step = max(1, chunk_length - before - after)
+        device, n_steps = self.head.weight.device, x.shape[0]
+        logits = torch.empty(n_steps, self.head.out_features)
+        for a in range(0, n_steps, step):
+            b = min(a + step, n_steps)
+            lo, hi = max(0, a - before), min(n_steps, b + after)
+            piece = x[lo:hi].to(device)[None]
+            out = self(piece, torch.tensor([hi - lo], device=device))
+            logits[a:b] = out[0, a - lo : b - lo].float().cpu()
+        return logits

@@ -1,0 +1,57 @@
+"""Long recordings: chunked prediction is exact, windowed training is as good as whole."""
+
+import numpy as np
+import pytest
+
+from sk_seqlabel import TCNLabeler
+from sk_seqlabel.datasets import make_sequence_labeling
+
+
+def _long(length, seed=0):
+    return np.random.default_rng(seed).standard_normal((length, 4)).astype(np.float32)
+
+
+def _assert_chunked_equals_whole(clf, lengths=(1000, 1237, 151)):
+    X = [_long(n, seed=n) for n in lengths]
+    clf.set_params(max_batch_timesteps=100_000)
+    whole = clf.predict_proba(X)
+    # 150-step chunks: several chunks each, lengths not multiples of the chunk or pool size.
+    clf.set_params(max_batch_timesteps=150)
+    chunked = clf.predict_proba(X)
+    for a, b in zip(whole, chunked, strict=True):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("weights", ["random", "trained"])
+def test_chunked_prediction_equals_prediction_in_one_piece(make_labeler, easy_data, weights):
+    clf = make_labeler().fit(*easy_data)
+    if weights == "random":
+        clf.net_.initialize_module()
+    _assert_chunked_equals_whole(clf)
+
+
+def test_causal_chunked_prediction_equals_one_piece(make_causal_labeler, easy_data):
+    _assert_chunked_equals_whole(make_causal_labeler().fit(*easy_data))
+
+
+def test_unidirectional_chunked_prediction_equals_one_piece(
+    make_labeler, unidirectional_params, easy_data
+):
+    _assert_chunked_equals_whole(make_labeler(**unidirectional_params).fit(*easy_data))
+
+
+def test_deep_recurrent_chunked_prediction_equals_one_piece(labeler_cls, easy_data):
+    if labeler_cls is TCNLabeler:
+        pytest.skip("the TCN has no recurrent layers")
+    clf = labeler_cls(hidden_size=8, num_layers=3, max_epochs=1, random_state=0)
+    _assert_chunked_equals_whole(clf.fit(*easy_data), lengths=(700, 333))
+
+
+def test_windowed_training_matches_whole_sequence_training():
+    X, y = make_sequence_labeling(n_sequences=40, min_length=400, max_length=1200, random_state=5)
+    params = dict(n_filters=32, kernel_size=3, n_blocks=3, max_epochs=15, random_state=0)
+    whole = TCNLabeler(**params, max_train_length=100_000).fit(X[:30], y[:30])
+    windowed = TCNLabeler(**params, max_train_length=128).fit(X[:30], y[:30])
+    acc_whole, acc_windowed = whole.score(X[30:], y[30:]), windowed.score(X[30:], y[30:])
+    assert acc_whole >= 0.9
+    assert acc_windowed >= acc_whole - 0.01
