@@ -24,9 +24,10 @@ from .metrics import timestep_accuracy_score
 __all__ = ["BaseSequenceLabeler", "fill_shared_docs", "resolve_device"]
 
 #: Padded timesteps per batch when ``max_batch_timesteps="auto"``. A GPU needs large batches to
-#: be busy (these models are launch-bound at small sizes); on a CPU larger batches buy nothing
-#: and cost memory.
-AUTO_BATCH_TIMESTEPS = {"cpu": 2**16, "cuda": 2**18}
+#: be busy (these models are launch-bound at small sizes). On a CPU, batches of 65,536 steps
+#: were measured 0.81x as fast to train as batches of ~2,000-8,000 (they fall out of cache),
+#: see benchmarks/RESULTS.md.
+AUTO_BATCH_TIMESTEPS = {"cpu": 2**13, "cuda": 2**18}
 
 _SHARED_DOCS = """
     max_epochs : int, default=30
@@ -37,14 +38,14 @@ _SHARED_DOCS = """
         At most this many sequences per batch.
     max_batch_timesteps : int or "auto", default="auto"
         At most this many padded timesteps (rows times the longest length) per batch. Batches
-        hold sequences of similar length, so padding stays small. "auto" is 65,536 on a CPU
+        hold sequences of similar length, so padding stays small. "auto" is 8,192 on a CPU
         and 262,144 on a GPU. Prediction cuts sequences longer than this into chunks, with the
         same result as in one piece (set it after fitting to change prediction alone).
     max_train_length : int or "auto", default="auto"
         Training cuts longer sequences into windows of at most this many steps, at new random
         offsets each epoch (every step is seen once per epoch), so memory is bounded by the
-        batch cap, not by the longest recording. "auto" is ``max_batch_timesteps // 16``,
-        and for a TCN at least 4 receptive fields.
+        batch cap, not by the longest recording. "auto" is ``max_batch_timesteps // 4`` (so
+        a batch of windows has at least 4 rows), and for a TCN at least 4 receptive fields.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, applied per timestep; "balanced" uses
         ``n_timesteps / (n_classes * np.bincount(y))`` over all training timesteps.
@@ -206,7 +207,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         cap = self._batch_cap(device)
         window = self.max_train_length
         if window == "auto":
-            window = max(cap // 16, self._min_train_length())
+            window = min(cap, max(cap // 4, self._min_train_length()))
         callbacks = []
         train_split = None
         if self.early_stopping:

@@ -67,3 +67,18 @@ def test_output_shape_and_gradients_flow():
     assert out.shape == (3, 50, 7)
     out[:, :1].sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("kernel_size", [2, 5])
+def test_gemm_and_conv_paths_agree(causal, kernel_size):
+    gemm = _tcn(causal=causal, kernel_size=kernel_size, path="gemm")
+    conv = _tcn(causal=causal, kernel_size=kernel_size, path="conv")
+    conv.load_state_dict(gemm.state_dict())
+    x = torch.randn(3, 90, 4, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([90, 41, 2])
+    out_gemm, out_conv = gemm(x, lengths), conv(x, lengths)
+    torch.testing.assert_close(out_conv, out_gemm, rtol=0, atol=1e-10)
+    (grad_gemm,) = torch.autograd.grad(out_gemm[:, :2].sum(), x)
+    (grad_conv,) = torch.autograd.grad(out_conv[:, :2].sum(), x)
+    torch.testing.assert_close(grad_conv, grad_gemm, rtol=0, atol=1e-10)
