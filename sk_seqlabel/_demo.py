@@ -1,0 +1,461 @@
+"""The ``demo`` command: tune, compare and save the three labelers on real activity streams.
+
+Everything the README's first command shows happens here, in the order a user would do it:
+load train and test streams, search a small grid per labeler with sequence-level folds, refit
+the best candidate, score the test streams with the metrics of :mod:`sk_seqlabel.metrics`, plot
+one stream, and save and reload the best pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DemoSettings", "format_table", "model_specs", "run_demo"]
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """Sizes of one demo run: how much data, how many epochs, how many folds."""
+
+    n_train_streams: int
+    n_test_streams: int
+    max_recordings: int
+    max_epochs: int
+    n_folds: int
+
+
+#: Full mode: about 13,000 training and 7,000 test timesteps; a few minutes on 2 CPU cores.
+FULL = DemoSettings(
+    n_train_streams=40, n_test_streams=20, max_recordings=8, max_epochs=40, n_folds=3
+)
+#: ``--quick``: enough to exercise every step (for tests), not to learn much.
+QUICK = DemoSettings(n_train_streams=9, n_test_streams=4, max_recordings=4, max_epochs=2, n_folds=3)
+
+#: The columns of the results table: (key in results.json, header).
+COLUMNS = (
+    ("name", "model"),
+    ("best_params", "best parameters"),
+    ("cv_accuracy", "CV acc"),
+    ("accuracy", "test acc"),
+    ("macro_f1", "macro-F1"),
+    ("segment_f1_50", "F1@50"),
+    ("edit", "edit"),
+    ("fit_seconds", "fit s"),
+    ("device", "device"),
+)
+#: The columns of the table that are scores on the scale 0..1.
+SCORE_KEYS = ("cv_accuracy", "accuracy", "macro_f1", "segment_f1_50", "edit")
+
+
+def model_specs(*, quick, max_epochs, device, random_state):
+    """The labelers the demo compares, each with the grid its search explores.
+
+    Parameters
+    ----------
+    quick : bool
+        Tiny models and one-parameter grids of two values (for tests).
+    max_epochs : int
+        Passed to every labeler.
+    device : str
+        Torch device passed to every labeler.
+    random_state : int
+        Passed to every labeler.
+
+    Returns
+    -------
+    list of (str, estimator, dict)
+        ``(name, labeler, param_grid)``; the grid's keys are the labeler's own parameter names.
+    """
+    from . import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
+
+    shared = {"max_epochs": max_epochs, "device": device, "random_state": random_state}
+    if quick:
+        return [
+            ("TCN", TCNLabeler(n_blocks=2, **shared), {"n_filters": [4, 8]}),
+            ("LSTM", LSTMLabeler(num_layers=1, **shared), {"hidden_size": [4, 8]}),
+            (
+                "ConvLSTM",
+                ConvLSTMLabeler(n_filters=4, hidden_size=4, **shared),
+                {"pool_size": [2, 4]},
+            ),
+        ]
+    return [
+        ("TCN", TCNLabeler(**shared), {"n_filters": [16, 32], "kernel_size": [3, 5]}),
+        (
+            "LSTM",
+            LSTMLabeler(num_layers=1, **shared),
+            {"hidden_size": [32, 64], "lr": [3e-3, 1e-2]},
+        ),
+        (
+            "ConvLSTM",
+            ConvLSTMLabeler(hidden_size=32, **shared),
+            {"kernel_size": [5, 8], "pool_size": [2, 4]},
+        ),
+    ]
+
+
+def run_demo(
+    output="demo_output",
+    *,
+    device="auto",
+    seed=0,
+    quick=False,
+    n_jobs=None,
+    file=None,
+):
+    """Run the demo and write its table, figure and model into ``output``.
+
+    Parameters
+    ----------
+    output : str or path-like, default="demo_output"
+        Folder for ``results.json``, ``results.md``, ``demo.png`` and ``best_model.joblib``;
+        created if missing.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where the labelers train and predict; "auto" is CUDA when available.
+    seed : int, default=0
+        Seeds the streams, the folds and the labelers.
+    quick : bool, default=False
+        A tiny grid, 2 epochs and a few short streams: the whole pipeline in seconds.
+    n_jobs : int or None, default=None
+        Processes for the grid searches. None is every CPU core when training on the CPU
+        (each fit then runs on one thread) and 1 on a GPU.
+    file : file-like, default=None
+        Where the progress and the table are printed; None is ``sys.stdout``.
+
+    Returns
+    -------
+    results : dict
+        What ``results.json`` holds.
+    """
+    import torch
+
+    from ._base import resolve_device
+
+    out = sys.stdout if file is None else file
+
+    def say(*args):
+        print(*args, file=out, flush=True)
+
+    device = resolve_device(device)
+    cpu = torch.device(device).type == "cpu"
+    if n_jobs is None:
+        n_jobs = _n_cpus() if cpu else 1
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+
+    # These models are small: on a CPU, an op is over before a second thread has helped, and
+    # while other processes hold a core, threads that wait for each other make an LSTM 10-25x
+    # slower (measured on 2 cores). So every fit runs on one thread, and the grid search runs
+    # fits side by side instead (joblib gives each worker process one thread per core share).
+    previous_threads = torch.get_num_threads()
+    if cpu:
+        torch.set_num_threads(1)
+    try:
+        results = _run(output, device, seed, QUICK if quick else FULL, quick, n_jobs, say)
+    finally:
+        torch.set_num_threads(previous_threads)
+    return results
+
+
+def _n_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _run(output, device, seed, settings, quick, n_jobs, say):
+    import joblib
+    import torch
+    from sklearn.base import clone
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import make_pipeline
+
+    from . import SequenceScaler
+    from .datasets import load_activity_streams
+    from .metrics import (
+        edit_score,
+        segment_f1_score,
+        timestep_accuracy_score,
+        timestep_accuracy_scorer,
+    )
+
+    started = time.perf_counter()
+    device_name = torch.cuda.get_device_name(device) if device.startswith("cuda") else "CPU"
+    say(
+        f"sk_seqlabel demo{' (quick)' if quick else ''}: device {device} ({device_name}), "
+        f"seed {seed}"
+    )
+
+    streams = {"max_recordings": settings.max_recordings}
+    X_train, y_train = load_activity_streams(
+        "train", n_streams=settings.n_train_streams, random_state=seed, **streams
+    )
+    X_test, y_test = load_activity_streams(
+        "test", n_streams=settings.n_test_streams, random_state=seed + 1, **streams
+    )
+    classes = sorted(set(np.concatenate(y_train).tolist()))
+    say(
+        f"Data: BasicMotions activity streams (6 sensor channels at 10 Hz; {', '.join(classes)})"
+        f"\n  train: {len(X_train)} streams, {sum(map(len, X_train)):,} timesteps"
+        f"\n  test:  {len(X_test)} streams, {sum(map(len, X_test)):,} timesteps "
+        "(other recordings than train)"
+    )
+
+    folds = KFold(settings.n_folds, shuffle=True, random_state=seed)
+    specs = model_specs(
+        quick=quick, max_epochs=settings.max_epochs, device=device, random_state=seed
+    )
+    rows, fitted = [], {}
+    for k, (name, labeler, grid) in enumerate(specs, start=1):
+        pipeline = make_pipeline(SequenceScaler(), labeler)
+        step = pipeline.steps[-1][0]
+        search = GridSearchCV(
+            pipeline,
+            {f"{step}__{key}": values for key, values in grid.items()},
+            scoring=timestep_accuracy_scorer,
+            cv=folds,
+            refit=False,
+            n_jobs=n_jobs,
+        )
+        n_candidates = int(np.prod([len(v) for v in grid.values()]))
+        say(
+            f"\n[{k}/{len(specs)}] {type(labeler).__name__}: grid search over "
+            f"{n_candidates} candidates x {settings.n_folds} folds of whole streams "
+            f"({n_jobs} process{'es' if n_jobs > 1 else ''})"
+        )
+        tic = time.perf_counter()
+        search.fit(X_train, y_train)
+        search_seconds = time.perf_counter() - tic
+        cv = search.cv_results_
+        for i, params in enumerate(cv["params"]):
+            best = " <- best" if cv["rank_test_score"][i] == 1 else ""
+            say(
+                f"  {_format_params(params):<32} CV accuracy {cv['mean_test_score'][i]:.3f} "
+                f"± {cv['std_test_score'][i]:.3f}  ({cv['mean_fit_time'][i]:.1f} s/fit){best}"
+            )
+
+        say(f"  refit on all train streams with {_format_params(search.best_params_)}:")
+        model = clone(pipeline).set_params(**search.best_params_, **{f"{step}__verbose": 1})
+        tic = time.perf_counter()
+        model.fit(X_train, y_train)
+        fit_seconds = time.perf_counter() - tic
+        model.set_params(**{f"{step}__verbose": 0})
+        y_pred = model.predict(X_test)
+        row = {
+            "name": name,
+            "labeler": type(labeler).__name__,
+            "best_params": _format_params(search.best_params_),
+            "cv_accuracy": float(search.best_score_),
+            "accuracy": timestep_accuracy_score(y_test, y_pred),
+            "macro_f1": float(
+                f1_score(np.concatenate(y_test), np.concatenate(y_pred), average="macro")
+            ),
+            "segment_f1_50": segment_f1_score(y_test, y_pred, overlap=0.5),
+            "edit": edit_score(y_test, y_pred),
+            "fit_seconds": fit_seconds,
+            "search_seconds": search_seconds,
+            "device": device,
+        }
+        say(f"  fitted in {fit_seconds:.1f} s; test timestep accuracy {row['accuracy']:.3f}")
+        rows.append(row)
+        fitted[name] = (model, y_pred)
+
+    table = format_table(rows)
+    say("\nTest streams (timestep accuracy, macro-F1 over timesteps, segment F1@50, edit score):")
+    say(table)
+
+    # The model to keep is chosen by cross-validation, never by the test streams.
+    best = max(rows, key=lambda row: row["cv_accuracy"])
+    best_model, best_pred = fitted[best["name"]]
+    model_path = output / "best_model.joblib"
+    joblib.dump(best_model, model_path)
+    reloaded = joblib.load(model_path)
+    identical = all(
+        np.array_equal(a, b) for a, b in zip(reloaded.predict(X_test), best_pred, strict=True)
+    )
+    say(
+        f"\nBest by cross-validation: {best['name']}; saved to {model_path} and reloaded: "
+        f"predictions on the {len(X_test)} test streams are "
+        f"{'identical' if identical else 'DIFFERENT'}."
+    )
+
+    figure_path = output / "demo.png"
+    stream = _most_segmented(y_test)
+    scaler = best_model[0]
+    plot_stream(
+        figure_path,
+        scaler.transform([X_test[stream]])[0],
+        y_test[stream],
+        {name: pred[stream] for name, (_, pred) in fitted.items()},
+        classes=classes,
+        title=f"Test stream {stream}: true and predicted activity",
+    )
+    say(f"Figure of test stream {stream}: {figure_path}")
+
+    results = {
+        "dataset": "BasicMotions activity streams (sk_seqlabel.datasets.load_activity_streams)",
+        "quick": quick,
+        "seed": seed,
+        "device": device,
+        "device_name": device_name,
+        "n_train_streams": len(X_train),
+        "n_test_streams": len(X_test),
+        "n_train_timesteps": int(sum(map(len, X_train))),
+        "n_test_timesteps": int(sum(map(len, X_test))),
+        "max_epochs": settings.max_epochs,
+        "n_folds": settings.n_folds,
+        "models": rows,
+        "best_model": best["name"],
+        "model_file": model_path.name,
+        "reload_identical": bool(identical),
+        "figure": figure_path.name,
+        "figure_stream": stream,
+        "total_seconds": time.perf_counter() - started,
+    }
+    (output / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (output / "results.md").write_text(format_table(rows, markdown=True) + "\n")
+    say(f"Table: {output / 'results.md'}, {output / 'results.json'}")
+    say(f"Done in {results['total_seconds']:.0f} s.")
+    return results
+
+
+def _format_params(params):
+    """``{"tcnlabeler__n_filters": 32}`` -> ``"n_filters=32"``, in sorted order."""
+    return ", ".join(f"{key.rsplit('__', 1)[-1]}={params[key]}" for key in sorted(params))
+
+
+def _format_cell(key, value):
+    if key in SCORE_KEYS:
+        return f"{value:.3f}"
+    if key == "fit_seconds":
+        return f"{value:.1f}"
+    return str(value)
+
+
+def format_table(rows, *, markdown=False):
+    """The results table, as aligned text or as a Markdown table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One dict per model, with the keys of :data:`COLUMNS`.
+    markdown : bool, default=False
+        Markdown (numbers right-aligned) instead of plain text.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> row = {"name": "TCN", "best_params": "n_filters=32", "cv_accuracy": 0.97,
+    ...        "accuracy": 0.98, "macro_f1": 0.98, "segment_f1_50": 0.9, "edit": 0.95,
+    ...        "fit_seconds": 3.25, "device": "cpu"}
+    >>> print(format_table([row], markdown=True))
+    | model | best parameters | CV acc | test acc | macro-F1 | F1@50 | edit | fit s | device |
+    | :-- | :-- | --: | --: | --: | --: | --: | --: | :-- |
+    | TCN | n_filters=32 | 0.970 | 0.980 | 0.980 | 0.900 | 0.950 | 3.2 | cpu |
+    """
+    headers = [header for _, header in COLUMNS]
+    cells = [[_format_cell(key, row[key]) for key, _ in COLUMNS] for row in rows]
+    numeric = [key in SCORE_KEYS or key == "fit_seconds" for key, _ in COLUMNS]
+    if markdown:
+        align = ["--:" if right else ":--" for right in numeric]
+        lines = [headers, align, *cells]
+        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+    widths = [max(len(line[i]) for line in [headers, *cells]) for i in range(len(headers))]
+
+    def line(values):
+        return "  ".join(
+            v.rjust(w) if right else v.ljust(w)
+            for v, w, right in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, cells)])
+
+
+def _most_segmented(y):
+    """Index of the sequence with the most label changes (the first one on ties)."""
+    return int(np.argmax([np.count_nonzero(labels[1:] != labels[:-1]) for labels in y]))
+
+
+def plot_stream(path, x, y_true, predictions, *, classes, title, sampling_rate=10.0):
+    """Save a figure of one stream: its channels, then its true and predicted labels over time.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Where the PNG is written.
+    x : ndarray of shape (T, n_features)
+        The stream's channels (standardised, so they share one axis).
+    y_true : ndarray of shape (T,)
+        The true label of every timestep.
+    predictions : dict of str to ndarray of shape (T,)
+        Each model's predicted labels, by model name; one band per model.
+    classes : list
+        All labels, in the order of the colours.
+    title : str
+        The figure's title.
+    sampling_rate : float, default=10.0
+        Timesteps per second, for the time axis.
+    """
+    # The object-oriented API needs no pyplot and no backend: nothing global changes.
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    colours = [f"C{i}" for i in range(len(classes))]
+    cmap = ListedColormap(colours)
+    code = {label: i for i, label in enumerate(classes)}
+    bands = {"true": np.asarray(y_true), **predictions}
+    seconds = np.arange(len(x)) / sampling_rate
+    extent = (0, len(x) / sampling_rate, 0, 1)
+
+    fig = Figure(figsize=(11, 2.8 + 0.55 * len(bands)), layout="constrained")
+    axes = fig.subplots(
+        1 + len(bands),
+        1,
+        sharex=True,
+        gridspec_kw={"height_ratios": [5] + [1] * len(bands)},
+    )
+    ax = axes[0]
+    # Shades of grey for the channels, so that colour always means an activity.
+    for j in range(x.shape[1]):
+        ax.plot(seconds, x[:, j], linewidth=0.8, color=str(0.15 + 0.5 * j / x.shape[1]))
+    ax.set_ylabel(f"{x.shape[1]} channels\n(standardised)")
+    ax.set_title(title)
+    ax.margins(x=0)
+
+    for ax, (name, labels) in zip(axes[1:], bands.items(), strict=True):
+        codes = np.array([code[label] for label in np.asarray(labels).tolist()])[None, :]
+        ax.imshow(
+            codes,
+            cmap=cmap,
+            vmin=-0.5,
+            vmax=len(classes) - 0.5,
+            aspect="auto",
+            interpolation="nearest",
+            extent=extent,
+        )
+        if name != "true":
+            accuracy = np.mean(np.asarray(labels) == np.asarray(y_true))
+            name = f"{name} ({100 * accuracy:.1f}%)"
+        ax.set_yticks([0.5], [name])
+        ax.tick_params(axis="y", length=0)
+    axes[-1].set_xlabel("time (s)")
+    fig.legend(
+        handles=[Patch(color=c, label=label) for c, label in zip(colours, classes, strict=True)],
+        loc="outside lower center",
+        ncols=len(classes),
+        frameon=False,
+    )
+    fig.savefig(path, dpi=150)
