@@ -188,6 +188,6 @@ class ConvLSTM(nn.Module):
 
         recurrent = run_lstm_chunked(self.lstm, lambda k: self._pool(features(k)), len(bounds))
         logits = torch.empty(n_steps, self.head.out_features)
-        for k, (a, b) in enumerate(bounds):
-            logits[a:b] = self._head(recurrent(k), features(k))[0].float().cpu()
+        for k, output in recurrent:
+            logits[slice(*bounds[k])] = self._head(output, features(k))[0].float().cpu()
         return logits

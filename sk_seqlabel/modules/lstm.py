@@ -4,6 +4,9 @@ The padding-exact recurrence lives in :func:`run_lstm`, which :class:`ConvLSTM
 <sk_seqlabel.modules.conv_lstm.ConvLSTM>` reuses for its recurrent part.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -188,16 +191,40 @@ def run_lstm(lstm, x, lengths, path="auto"):
     return _run_flip(lstm, x, lengths)
 
 
+@contextmanager
+def _one_intraop_thread(device):
+    """Run torch's CPU ops on one thread each for the duration (restored after).
+
+    The recurrence of one sequence is a chain of (1, hidden) products, too small to split:
+    on 2 cores a 1-layer LSTM over 200,000 steps of one sequence ran 1.8x faster on one
+    intra-op thread than on two, and two direction threads each asking for two intra-op
+    threads ran 7x slower than each on one. Nothing changes on CUDA.
+    """
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
     """Run ``lstm`` over one long sequence chunk by chunk, exactly and in bounded memory.
 
     Each layer and direction carries its ``(h, c)`` state from chunk to chunk: forward
     directions from the first chunk on, reverse directions from the last chunk back. Only the
     states entering each chunk are kept; a layer's output on a chunk is recomputed from them
-    when the layer above (or the caller) needs it. Keeping every step of every layer instead
-    would cost ``time * hidden_size * num_directions`` floats per layer (5 GB for 10 million
-    steps of a BiLSTM(64)); recomputing costs about ``num_layers + 1`` times the arithmetic of
-    one pass per layer.
+    when the layer above needs it. Keeping every step of every layer instead would cost
+    ``time * hidden_size * num_directions`` floats per layer (5 GB for 10 million steps of a
+    BiLSTM(64)). The cost is arithmetic: a bidirectional LSTM runs ``1 + 2 + ... +
+    num_layers`` layer passes per direction plus one for the output (9 layer-direction passes
+    for 2 layers against 4 for one pass over the whole sequence), the two directions of a
+    layer in two threads (on a CPU the recurrence of one sequence is sequential, so a second
+    core is otherwise idle). A unidirectional LSTM emits its output during its last sweep:
+    ``num_layers * (num_layers + 1) / 2`` passes, 1 for one layer.
 
     Parameters
     ----------
@@ -205,32 +232,35 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
         ``batch_first=True``, ``proj_size=0``; run in inference (no dropout).
     chunk_inputs : callable
         ``chunk_inputs(k)`` returns the input of chunk ``k``, a tensor (1, T_k, input_size) on
-        ``lstm``'s device; it is called several times per chunk, so it should be cheap (a slice)
-        or itself computed in bounded memory.
+        ``lstm``'s device; it is called several times per chunk, possibly from two threads at
+        once, so it should be cheap (a slice) or itself computed in bounded memory.
     n_chunks : int
         Number of chunks; together they form the whole sequence, in order.
 
-    Returns
-    -------
-    callable
-        ``chunk_output(k)`` gives the last layer's output on chunk ``k``, a tensor
-        (1, T_k, hidden_size * num_directions), equal (up to rounding) to the matching steps of
-        ``lstm`` run over the whole sequence at once.
+    Yields
+    ------
+    k : int
+        Chunk index; every chunk comes exactly once, in no fixed order (the last reverse
+        sweep gives them from the last chunk back).
+    output : torch.Tensor of shape (1, T_k, hidden_size * num_directions)
+        The last layer's output on chunk ``k``, equal (up to rounding) to the matching steps
+        of ``lstm`` run over the whole sequence at once.
 
     Examples
     --------
     >>> import torch
     >>> lstm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
     >>> x = torch.randn(1, 10, 3)
-    >>> out = run_lstm_chunked(lstm, lambda k: x[:, 4 * k : 4 * k + 4], 3)
-    >>> chunked = torch.cat([out(k) for k in range(3)], dim=1)
+    >>> outputs = dict(run_lstm_chunked(lstm, lambda k: x[:, 4 * k : 4 * k + 4], 3))
+    >>> chunked = torch.cat([outputs[k] for k in range(3)], dim=1)
     >>> torch.allclose(chunked, lstm(x)[0], atol=1e-6)
     True
     """
     n_layers, n_dirs = lstm.num_layers, 2 if lstm.bidirectional else 1
     dtype = lstm.weight_ih_l0.dtype
     # entering[layer][direction][k]: (h, c) entering chunk k in that direction's time order
-    entering = [[None] * n_dirs for _ in range(n_layers)]
+    entering = [[[None] * n_chunks for _ in range(n_dirs)] for _ in range(n_layers)]
+    forward_order, reverse_order = range(n_chunks), range(n_chunks - 1, -1, -1)
 
     def run(layer, direction, inputs, hx):
         weights = _layer_weights(lstm, layer, reverse=direction == 1)
@@ -243,19 +273,43 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
         return chunk_inputs(k).to(dtype) if layer == 0 else layer_output(layer - 1, k)
 
     def layer_output(layer, k):
+        # Only ever called from the calling thread, so the pool never waits on itself.
         inputs = layer_input(layer, k)
-        outs = [run(layer, d, inputs, entering[layer][d][k])[0] for d in range(n_dirs)]
-        return torch.cat(outs, dim=-1)
+        runs = [pool.submit(run, layer, d, inputs, entering[layer][d][k]) for d in range(n_dirs)]
+        return torch.cat([r.result()[0] for r in runs], dim=-1)
 
-    for layer in range(n_layers):
-        for direction in range(n_dirs):
-            states, hx = [None] * n_chunks, None
-            order = range(n_chunks) if direction == 0 else reversed(range(n_chunks))
-            for k in order:
-                states[k] = hx
-                _, hx = run(layer, direction, layer_input(layer, k), hx)
-            entering[layer][direction] = states
-    return lambda k: layer_output(n_layers - 1, k)
+    def sweep(layer, direction, inputs_of=None):
+        """Carry one layer and direction over all chunks, recording the entering states."""
+        hx = None
+        for k in forward_order if direction == 0 else reverse_order:
+            entering[layer][direction][k] = hx
+            inputs = inputs_of(k) if inputs_of else layer_input(layer, k)
+            _, hx = run(layer, direction, inputs, hx)
+
+    # torch ops release the GIL, so the two directions' recurrences run on two cores.
+    device = lstm.weight_ih_l0.device
+    with _one_intraop_thread(device), ThreadPoolExecutor(max_workers=n_dirs) as pool:
+        last = n_layers - 1
+        for layer in range(last):
+            if layer == 0:  # raw inputs: both directions' sweeps at once
+                for done in [pool.submit(sweep, 0, d) for d in range(n_dirs)]:
+                    done.result()
+            else:  # lower layers are recomputed in the pool, so these sweeps run here
+                for d in range(n_dirs):
+                    sweep(layer, d)
+        if n_dirs == 1:
+            hx = None
+            for k in forward_order:
+                out, hx = run(last, 0, layer_input(last, k), hx)
+                yield k, out
+            return
+        sweep(last, 0)
+        hx = None
+        for k in reverse_order:
+            inputs = layer_input(last, k)
+            ahead = pool.submit(run, last, 0, inputs, entering[last][0][k])
+            backward, hx = run(last, 1, inputs, hx)
+            yield k, torch.cat([ahead.result()[0], backward], dim=-1)
 
 
 def chunk_bounds(n_steps, chunk_length):
@@ -374,10 +428,10 @@ class LSTM(nn.Module):
         """
         device = self.head.weight.device
         bounds = chunk_bounds(x.shape[0], chunk_length)
-        output = run_lstm_chunked(
+        outputs = run_lstm_chunked(
             self.lstm, lambda k: x[slice(*bounds[k])].to(device)[None], len(bounds)
         )
         logits = torch.empty(x.shape[0], self.head.out_features)
-        for k, (a, b) in enumerate(bounds):
-            logits[a:b] = self.head(output(k))[0].float().cpu()
+        for k, output in outputs:
+            logits[slice(*bounds[k])] = self.head(output)[0].float().cpu()
         return logits

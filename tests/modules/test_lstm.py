@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from sk_seqlabel.modules.lstm import LSTM, reverse_padded, run_lstm
+from sk_seqlabel.modules.lstm import LSTM, reverse_padded, run_lstm, run_lstm_chunked
 
 LENGTHS = [37, 121, 64, 5, 1]
 N_FEATURES, N_CLASSES = 3, 4
@@ -161,3 +161,19 @@ def test_unknown_path_is_rejected():
     lstm = torch.nn.LSTM(N_FEATURES, 8, batch_first=True)
     with pytest.raises(ValueError, match="path must be one of"):
         run_lstm(lstm, torch.randn(1, 3, N_FEATURES), torch.tensor([3]), path="cudnn")
+
+
+@pytest.mark.parametrize(
+    ("num_layers", "bidirectional"), [(1, False), (2, False), (1, True), (3, True)]
+)
+def test_chunked_run_yields_every_chunk_once_and_matches_whole(num_layers, bidirectional):
+    model = make_model(num_layers=num_layers, bidirectional=bidirectional)
+    x = make_batch([50])[0]
+    bounds = [(0, 7), (7, 20), (20, 21), (21, 50)]
+    threads = torch.get_num_threads()
+    pieces = list(run_lstm_chunked(model.lstm, lambda k: x[:, slice(*bounds[k])], len(bounds)))
+    assert sorted(k for k, _ in pieces) == list(range(len(bounds)))
+    chunked = torch.cat([out for _, out in sorted(pieces, key=lambda p: p[0])], dim=1)
+    torch.testing.assert_close(chunked, model.lstm(x)[0], rtol=0, atol=1e-12)
+    # the runner drops to one intra-op thread while it works; it must give the setting back
+    assert torch.get_num_threads() == threads
