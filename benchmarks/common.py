@@ -247,8 +247,9 @@ def time_estimator_fit(name, X, Y, dev, epochs=2, **extra):
     The epoch time is skorch's ``history[:, "dur"]`` (EpochTimer: from ``on_epoch_begin`` to
     ``on_epoch_end``, so it covers batching, collate, forward, backward, optimizer step and
     skorch's per-batch bookkeeping, and nothing of ``fit``'s one-off validation and setup).
-    On CUDA an epoch's last kernels may still run when skorch reads the clock; skorch's
-    per-batch ``loss.item()`` synchronises, so at most one step's tail is missed.
+    On CUDA the clock is read after the epoch's losses came back to the host (SequenceNet
+    reads them once at the end of each epoch's training and validation loops), so the epoch's
+    kernels are inside the time.
     """
     clf = make_estimator(name, dev, 1 + epochs, **extra)
     t = time.perf_counter()

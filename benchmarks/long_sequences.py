@@ -3,9 +3,9 @@
 Each (model, task) runs in a fresh subprocess so that its peak resident memory (ru_maxrss) is
 its own. Prints a table and writes JSON.
 
-    python benchmarks/long_sequences.py                      # 10 M-step predict, 20 x 500 k train
-    python benchmarks/long_sequences.py --small              # 1 M / 20 x 50 k, a few minutes
-    python benchmarks/long_sequences.py --models tcn --tasks predict
+    python -m benchmarks.long_sequences                  # 10 M-step predict, 20 x 500 k train
+    python -m benchmarks.long_sequences --small          # 1 M / 20 x 50 k, a few minutes
+    python -m benchmarks.long_sequences --models tcn --tasks predict
 """
 
 from __future__ import annotations
@@ -17,10 +17,18 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("tcn", "lstm", "convlstm")
 TASKS = ("predict", "train")
 N_FEATURES = 6
+
+
+def resolve_device(device):
+    from sk_seqlabel._base import resolve_device
+
+    return resolve_device(device)
 
 
 def _labeler(name, device):
@@ -35,13 +43,17 @@ def _labeler(name, device):
 
 
 def _long_data(n_sequences, length, seed=0):
+    """Piecewise-constant labels (mean segment 500 steps) plus unit noise, made in float32 so
+    that making the data does not set the process's peak memory."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     X, y = [], []
     for _ in range(n_sequences):
-        labels = (np.cumsum(rng.random(length) < 0.002) % 4).astype(np.int64)
-        X.append((labels[:, None] + rng.standard_normal((length, N_FEATURES))).astype("float32"))
+        labels = np.cumsum(rng.random(length, dtype=np.float32) < 0.002) % 4
+        x = rng.standard_normal((length, N_FEATURES), dtype=np.float32)
+        x += labels[:, None]
+        X.append(x)
         y.append(labels)
     return X, y
 
@@ -55,24 +67,29 @@ def run_one(model, task, length, n_train, device):
     """Run in the child process: one model, one task; returns a result dict."""
     import torch
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    from benchmarks.common import PeakMemory, _status_kib
+
     clf = _labeler(model, device)
     if task == "predict":
         X_small, y_small = _long_data(8, 2000)
         clf.fit(X_small, y_small)
         (x,), _ = _long_data(1, length, seed=1)
-        rss_before = _peak_rss_mib()
-        start = time.perf_counter()
-        (proba,) = clf.predict_proba([x])
-        seconds = time.perf_counter() - start
+        data_mib = x.nbytes / 2**20
+        with PeakMemory(torch.device(clf.net_.device)) as peak:
+            rss_start = _status_kib("VmRSS") / 1024
+            start = time.perf_counter()
+            (proba,) = clf.predict_proba([x])
+            seconds = time.perf_counter() - start
         assert proba.shape == (length, 4)
         steps = length
     else:
         X, y = _long_data(n_train, length)
-        rss_before = _peak_rss_mib()
-        start = time.perf_counter()
-        clf.fit(X, y)
-        seconds = time.perf_counter() - start
+        data_mib = sum(x.nbytes + t.nbytes for x, t in zip(X, y, strict=True)) / 2**20
+        with PeakMemory(torch.device(resolve_device(device))) as peak:
+            rss_start = _status_kib("VmRSS") / 1024
+            start = time.perf_counter()
+            clf.fit(X, y)
+            seconds = time.perf_counter() - start
         steps = n_train * length
     return dict(
         model=model,
@@ -80,8 +97,13 @@ def run_one(model, task, length, n_train, device):
         steps=steps,
         seconds=round(seconds, 2),
         steps_per_s=round(steps / seconds),
+        # whole process over its lifetime: python, torch, the data, the small fit, the call
         peak_rss_mib=round(_peak_rss_mib()),
-        rss_before_mib=round(rss_before),
+        rss_at_start_mib=round(rss_start),
+        # peak RSS during the call above the RSS at its start (PeakMemory's method)
+        call_peak_mib=peak.peak_mib,
+        data_mib=round(data_mib),
+        memory_method=peak.method,
         device=str(clf.net_.device),
     )
 
@@ -106,9 +128,9 @@ def main(argv=None):
     for task in args.tasks.split(","):
         for model in args.models.split(","):
             length = predict_length if task == "predict" else train_length
-            cmd = [sys.executable, __file__, "--device", args.device]
+            cmd = [sys.executable, "-m", "benchmarks.long_sequences", "--device", args.device]
             cmd += ["--one", model, task, str(length), "20"]
-            done = subprocess.run(cmd, capture_output=True, text=True)
+            done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
             if done.returncode:
                 print(done.stderr[-2000:], file=sys.stderr)
                 rows.append(dict(model=model, task=task, error=done.stderr[-300:]))
@@ -125,7 +147,10 @@ def main(argv=None):
         date=time.strftime("%Y-%m-%d"),
         command=" ".join([sys.argv[0], *(argv or sys.argv[1:])]),
     )
-    header = f"{'model':9} {'task':8} {'steps':>11} {'seconds':>8} {'steps/s':>9} {'peak MiB':>9}"
+    header = (
+        f"{'model':9} {'task':8} {'steps':>11} {'seconds':>8} {'steps/s':>9} "
+        f"{'peak MiB':>9} {'call MiB':>9} {'data MiB':>9}"
+    )
     print(header)
     for r in rows:
         if "error" in r:
@@ -133,7 +158,8 @@ def main(argv=None):
             continue
         print(
             f"{r['model']:9} {r['task']:8} {r['steps']:>11,} {r['seconds']:>8} "
-            f"{r['steps_per_s']:>9,} {r['peak_rss_mib']:>9,}"
+            f"{r['steps_per_s']:>9,} {r['peak_rss_mib']:>9,} {r['call_peak_mib']:>9,} "
+            f"{r['data_mib']:>9,}"
         )
     with open(args.json, "w") as f:
         json.dump(dict(meta=meta, rows=rows), f, indent=1)

@@ -7,8 +7,10 @@ run in this process, interleaved with ours)?
 
 Ours, per estimator:
   default   the estimator as a user calls it: only the model keywords set (sizes matched to
-            the reference), ``batch_size`` and ``max_batch_timesteps`` left at their defaults
-  matched   the same, with the reference's batch budget: ``max_batch_timesteps`` = its token
+            the reference), ``batch_size``, ``max_batch_timesteps`` and ``precision`` left at
+            their defaults
+  fp32/bf16 the default with ``precision`` set: the measurement behind ``precision="auto"``
+  matched   the default with the reference's batch budget: ``max_batch_timesteps`` = its token
             budget (2,048 with --small, 65,536 otherwise) and ``batch_size`` = 4,096 (no row cap)
 Reference (its own functions): V1 naive, V2 bucket (fp32), V3 +bf16, and for the TCN its GEMM
 form; inference is its ``predict_all`` (host list in, host labels out).
@@ -43,6 +45,7 @@ def ours_train_infer(name, X, Y, lens, dev, epochs, **extra):
     predict_s = common.time_predict(lambda: clf.predict(X), dev, repeats=1)
     return dict(
         train=train,
+        precision=clf.net_.precision,
         infer=total / proba_s,
         predict=total / predict_s,
         epoch_s=[round(d, 4) for d in durs],
@@ -132,23 +135,28 @@ def main():
     print(f"env: {env}")
     print(f"data: {common.data_summary(lens)}; reference token budget {sizes['tokens']}")
     models = [m for m in args.models.split(",") if m]
-    matched = dict(max_batch_timesteps=sizes["tokens"], batch_size=4096)
+    configs = {
+        "default": {},
+        "fp32": dict(precision="fp32"),
+        "bf16": dict(precision="bf16"),
+        "matched": dict(max_batch_timesteps=sizes["tokens"], batch_size=4096),
+    }
     results = dict(env=env, data=common.data_summary(lens), sizes=sizes, models={})
 
     for name in models:
         t0 = time.perf_counter()
         rounds = []
         for r in range(args.repeats):
-            row = dict(
-                default=ours_train_infer(name, X, Y, lens, dev, args.epochs),
-                matched=ours_train_infer(name, X, Y, lens, dev, args.epochs, **matched),
-            )
+            row = {
+                cfg: ours_train_infer(name, X, Y, lens, dev, args.epochs, **extra)
+                for cfg, extra in configs.items()
+            }
             if ref is not None:
                 row["ref_train"] = reference_train_rows(ref, name, X, Y, lens, dev, sizes)
                 row["ref_infer"] = reference_infer_rows(ref, name, X, dev, sizes)
             rounds.append(row)
             print(f"{name} round {r}: {_round_line(row)}", flush=True)
-        results["models"][name] = _aggregate(name, rounds, lens, sizes, dev)
+        results["models"][name] = _aggregate(name, rounds, lens, sizes, dev, list(configs))
         results["models"][name]["rounds"] = rounds
         results["models"][name]["bench_s"] = round(time.perf_counter() - t0, 1)
 
@@ -159,7 +167,8 @@ def main():
 def _round_line(row):
     parts = [
         f"ours {k} train {row[k]['train']:,.0f} infer {row[k]['infer']:,.0f}"
-        for k in ("default", "matched")
+        for k in row
+        if not k.startswith("ref_")
     ]
     for k, v in row.get("ref_train", {}).items():
         parts.append(f"ref {k} {v['train']:,.0f}")
@@ -168,10 +177,10 @@ def _round_line(row):
     return "; ".join(parts)
 
 
-def _aggregate(name, rounds, lens, sizes, dev):
+def _aggregate(name, rounds, lens, sizes, dev, configs):
     """Best of rounds and spread for every row; ratios ours / best reference variant."""
     out = dict(rows=[])
-    for cfg in ("default", "matched"):
+    for cfg in configs:
         train, spread_t = common.best_and_spread([r[cfg]["train"] for r in rounds])
         infer, spread_i = common.best_and_spread([r[cfg]["infer"] for r in rounds])
         pred, _ = common.best_and_spread([r[cfg]["predict"] for r in rounds])
@@ -184,8 +193,14 @@ def _aggregate(name, rounds, lens, sizes, dev):
                 infer=infer,
                 infer_spread=spread_i,
                 predict=pred,
+                precision=rounds[0][cfg]["precision"],
             )
         )
+    # bf16 against fp32 for each round, both measured back to back: what "auto" should pick
+    out["bf16_over_fp32"] = dict(
+        train=[round(r["bf16"]["train"] / r["fp32"]["train"], 3) for r in rounds],
+        infer=[round(r["bf16"]["infer"] / r["fp32"]["infer"], 3) for r in rounds],
+    )
     out["pad_frac_default_cap"] = pad_fraction(lens, 32, AUTO_BATCH_TIMESTEPS[dev.type])
     out["pad_frac_matched_cap"] = pad_fraction(lens, 4096, sizes["tokens"])
     if "ref_train" not in rounds[0]:
@@ -215,7 +230,7 @@ def _aggregate(name, rounds, lens, sizes, dev):
     fp32_train = {k: v for k, v in best_ref_train.items() if "bf16" not in k}
     bt32 = max(fp32_train, key=fp32_train.get)
     out["ratios"] = []
-    for row in out["rows"][:2]:
+    for row in out["rows"][: len(configs)]:
         out["ratios"].append(
             dict(
                 model=name,
@@ -265,6 +280,7 @@ def _report(results):
             "infer",
             "infer_spread",
             "predict",
+            "precision",
             "pad_frac",
         ],
         title="real timesteps / s (best of rounds; spread = max/min - 1 between rounds)",
@@ -293,6 +309,7 @@ def _report(results):
             f"{m.get('pad_frac_default_cap')}, matched cap {m['pad_frac_matched_cap']} "
             "(fraction, batches)"
         )
+        print(f"{name}: bf16 / fp32 per round: {m['bf16_over_fp32']}")
 
 
 if __name__ == "__main__":

@@ -21,13 +21,16 @@ from ._net import SequenceNet, TimestepAccuracy
 from ._validation import check_sequences, check_targets
 from .metrics import timestep_accuracy_score
 
-__all__ = ["BaseSequenceLabeler", "fill_shared_docs", "resolve_device"]
+__all__ = ["BaseSequenceLabeler", "cpu_has_native_bf16", "fill_shared_docs", "resolve_device"]
 
 #: Padded timesteps per batch when ``max_batch_timesteps="auto"``. A GPU needs large batches to
 #: be busy (these models are launch-bound at small sizes). On a CPU, batches of 65,536 steps
 #: were measured 0.81x as fast to train as batches of ~2,000-8,000 (they fall out of cache),
 #: see benchmarks/RESULTS.md.
 AUTO_BATCH_TIMESTEPS = {"cpu": 2**13, "cuda": 2**18}
+#: Whether batches are padded to lengths that repeat (``_batching.padded_length``): on a GPU
+#: each new batch shape costs cuDNN a new plan; on a CPU the extra padding is pure cost.
+ROUND_BATCH_LENGTHS = {"cpu": False, "cuda": True}
 
 _SHARED_DOCS = """
     max_epochs : int, default=30
@@ -59,6 +62,13 @@ _SHARED_DOCS = """
         Patience of early stopping, in epochs.
     device : str, default="auto"
         Torch device to train and predict on; "auto" is CUDA when available, else the CPU.
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        Arithmetic of the forward pass. "bf16" runs matrix products and convolutions in
+        bfloat16 under :func:`torch.autocast` (weights, optimizer and loss stay float32);
+        "fp32" runs everything in float32. "auto" picks whichever was measured faster for
+        this model on this kind of device (see the GPU page of the guide); it is "fp32"
+        wherever bf16 was not measured faster. Read again at each ``predict``, so it may be
+        changed after fitting.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, batch shuffling and the validation split. The
         same value gives the same model on the CPU.
@@ -74,6 +84,16 @@ def fill_shared_docs(cls):
     """Put the shared keywords' documentation where a labeler's docstring says ``{shared}``."""
     cls.__doc__ = cls.__doc__.replace("    {shared}\n", _SHARED_DOCS.lstrip("\n"))
     return cls
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AMX tiles or AVX512-BF16).
+
+    Without it, bf16 autocast on the CPU is emulated and slower than float32. The checks are
+    torch's own (private, so looked up defensively).
+    """
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def resolve_device(device) -> str:
@@ -122,6 +142,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
+        "precision": [StrOptions({"auto", "fp32", "bf16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -193,6 +214,24 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             return AUTO_BATCH_TIMESTEPS[torch.device(device).type]
         return self.max_batch_timesteps
 
+    #: Device types ("cpu" for a CPU with native bf16 matrix units, "cuda") on which bf16
+    #: autocast measured faster for this model than fp32; there ``precision="auto"`` is bf16.
+    _bf16_faster_on: frozenset[str] = frozenset()
+
+    def _resolve_precision(self, device):
+        """The precision ("fp32" or "bf16") to run with on ``device``."""
+        kind = torch.device(device).type
+        if self.precision == "bf16" and kind == "cuda" and not torch.cuda.is_bf16_supported():
+            raise ValueError(
+                "precision='bf16' was requested but this GPU has no bfloat16 support; use "
+                "precision='fp32' or 'auto'."
+            )
+        if self.precision != "auto":
+            return self.precision
+        if kind == "cpu" and not cpu_has_native_bf16():
+            return "fp32"
+        return "bf16" if kind in self._bf16_faster_on else "fp32"
+
     def _min_train_length(self):
         """Shortest window "auto" may choose; models with a receptive field raise it."""
         return 1
@@ -244,12 +283,15 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             iterator_train__random_state=shuffle_seed,
             iterator_train__max_batch_timesteps=cap,
             iterator_train__max_length=window,
+            iterator_train__round_lengths=ROUND_BATCH_LENGTHS[torch.device(device).type],
             iterator_valid=bucketed_loader,
             iterator_valid__max_batch_timesteps=cap,
             iterator_valid__max_length=window,
+            iterator_valid__round_lengths=ROUND_BATCH_LENGTHS[torch.device(device).type],
             train_split=train_split,
             callbacks=callbacks,
             device=device,
+            precision=self._resolve_precision(device),
             verbose=self.verbose,
         )
 
@@ -274,7 +316,12 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             X, n_features=self.n_features_in_, estimator_name=type(self).__name__
         )
         cap = self._batch_cap(self.net_.device)
-        proba = self.net_.predict_proba_ragged(SequenceDataset(X_list), chunk_length=cap)
+        self.net_.precision = self._resolve_precision(self.net_.device)
+        proba = self.net_.predict_proba_ragged(
+            SequenceDataset(X_list),
+            chunk_length=cap,
+            round_lengths=ROUND_BATCH_LENGTHS[torch.device(self.net_.device).type],
+        )
         return np.stack(proba) if was_3d else proba
 
     def predict(self, X):

@@ -1,12 +1,16 @@
 """The skorch net that trains a sequence module on padded batches.
 
-Only the hooks that padding changes are overridden: the loss (flatten, ignore padded steps) and
-a ragged inference loop (unpad back to input order). Batching is skorch's own iterator
-mechanism with :func:`~sk_seqlabel._batching.bucketed_loader` plugged in; history, printing,
-progress bars and early stopping are skorch callbacks.
+Overridden hooks: the loss (flatten, ignore padded steps), a ragged inference loop (unpad back
+to input order), the forward pass (under bf16 autocast when ``precision="bf16"``) and the epoch
+loop's per-batch loss recording (one host synchronisation per epoch instead of one per batch).
+Batching is skorch's own iterator mechanism with
+:func:`~sk_seqlabel._batching.bucketed_loader` plugged in; history, printing, progress bars
+and early stopping are skorch callbacks.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 import torch
@@ -37,12 +41,13 @@ class TimestepAccuracy(Callback):
             return
         y = batch[1].to(y_pred.device)
         real = y != PAD_LABEL
-        self._correct += int((y_pred.argmax(-1)[real] == y[real]).sum())
-        self._total += int(real.sum())
+        # Device tensors, summed on the device: read once at the epoch's end, not per batch.
+        self._correct = self._correct + ((y_pred.argmax(-1) == y) & real).sum()
+        self._total = self._total + real.sum()
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
-        if dataset_valid is not None and self._total:
-            net.history.record(self.name, self._correct / self._total)
+        if dataset_valid is not None and int(self._total):
+            net.history.record(self.name, int(self._correct) / int(self._total))
 
 
 class SequenceNet(NeuralNet):
@@ -52,13 +57,59 @@ class SequenceNet(NeuralNet):
     (batch, time, n_classes); targets are (batch, time) with ``PAD_LABEL`` at padded steps.
     """
 
+    def __init__(self, module, *args, precision="fp32", **kwargs):
+        super().__init__(module, *args, **kwargs)
+        #: "fp32" or "bf16": the dtype of the forward pass's matrix products (autocast).
+        self.precision = precision
+
+    def autocast(self):
+        """The context the module's forward pass runs in: bf16 autocast or nothing."""
+        if self.precision == "bf16":
+            return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def infer(self, x, **fit_params):
+        with self.autocast():
+            return super().infer(x, **fit_params)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop, reading the batch losses off the device once per epoch.
+
+        skorch records ``loss.item()`` after every batch, which makes the host wait for the
+        GPU at every step. Here, with ``verbose=0``, each batch's record holds the detached
+        loss tensor until the epoch ends, when all of them become floats in one transfer;
+        callbacks that read a batch's loss during the epoch get that 0-d tensor (``float()``
+        of it works). For the progress bar of ``verbose>0`` it is a float at once. Each
+        batch is weighted by its real timesteps (``*_batch_size``), so the epoch's loss is the
+        mean over timesteps, as each batch's loss is.
+        """
+        if iterator is None:
+            return
+        batches, losses = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            loss = step["loss"].detach()
+            if self.verbose:
+                loss = loss.item()
+            losses.append(loss)
+            self.history.record_batch(prefix + "_loss", loss)
+            # lengths are still on the host here: summing them waits for nothing
+            self.history.record_batch(prefix + "_batch_size", int(batch[0]["lengths"].sum()))
+            batches.append(self.history[-1]["batches"][-1])
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        if losses and torch.is_tensor(losses[0]):
+            for record, loss in zip(batches, torch.stack(losses).tolist(), strict=True):
+                record[prefix + "_loss"] = loss
+        self.history.record(prefix + "_batch_count", len(batches))
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         # Cross-entropy with ignore_index=PAD_LABEL averages over real timesteps only, each
         # weighted by its class weight (criterion__weight), as scikit-learn's class_weight does.
         y_true = y_true.to(y_pred.device)
         return self.criterion_(y_pred.reshape(-1, y_pred.shape[-1]).float(), y_true.reshape(-1))
 
-    def predict_proba_ragged(self, dataset, chunk_length):
+    def predict_proba_ragged(self, dataset, chunk_length, round_lengths=False):
         """Class probabilities for every sequence of ``dataset``, in its order.
 
         Sequences up to ``chunk_length`` steps go through length-bucketed batches; a longer one
@@ -70,6 +121,8 @@ class SequenceNet(NeuralNet):
         dataset : SequenceDataset
         chunk_length : int
             The longest sequence predicted in one piece.
+        round_lengths : bool, default=False
+            Pad batches to lengths that repeat (see ``bucketed_loader``).
 
         Returns
         -------
@@ -81,11 +134,14 @@ class SequenceNet(NeuralNet):
         if len(short):
             # Not get_iterator: the validation iterator cuts long sequences into windows.
             loader = bucketed_loader(
-                Subset(dataset, short), batch_size=self.batch_size, max_batch_timesteps=chunk_length
+                Subset(dataset, short),
+                batch_size=self.batch_size,
+                max_batch_timesteps=chunk_length,
+                round_lengths=round_lengths,
             )
             # Without shuffling the sampler's plan is fixed, so it lines up with the loader.
             for keys, batch in zip(loader.batch_sampler, loader, strict=True):
-                logits = self.evaluation_step(batch, training=False)
+                logits = self.evaluation_step(batch, training=False)  # autocast in infer
                 proba = torch.softmax(logits.float(), dim=-1).cpu().numpy()
                 lengths = batch[0]["lengths"].tolist()
                 for row, (i, length) in enumerate(zip(keys, lengths, strict=True)):
@@ -95,6 +151,7 @@ class SequenceNet(NeuralNet):
             self._set_training(False)
             for i in np.flatnonzero(is_long):
                 x = torch.from_numpy(dataset.X[i])
-                logits = self.module_.forward_chunked(x, chunk_length)
-                out[i] = torch.softmax(logits, dim=-1).numpy()
+                with self.autocast():
+                    logits = self.module_.forward_chunked(x, chunk_length)
+                out[i] = torch.softmax(logits.float(), dim=-1).numpy()
         return out

@@ -98,6 +98,7 @@ class TCNLabeler(BaseSequenceLabeler):
         validation_fraction=0.1,
         n_iter_no_change=5,
         device="auto",
+        precision="auto",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -117,6 +118,7 @@ class TCNLabeler(BaseSequenceLabeler):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -213,6 +215,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         validation_fraction=0.1,
         n_iter_no_change=5,
         device="auto",
+        precision="auto",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -231,6 +234,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -334,6 +338,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         validation_fraction=0.1,
         n_iter_no_change=5,
         device="auto",
+        precision="auto",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -355,6 +360,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

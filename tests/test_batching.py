@@ -10,6 +10,7 @@ from sk_seqlabel._batching import (
     SequenceDataset,
     bucketed_loader,
     collate_padded,
+    padded_length,
     plan_batches,
     split_into_windows,
 )
@@ -116,3 +117,26 @@ def test_training_windows_move_between_epochs_and_bound_the_batch():
         assert n_steps == 1730  # every step once
         starts.append(epoch_starts)
     assert starts[0] != starts[1]
+
+
+def test_rounded_lengths_repeat_cost_at_most_an_eighth_and_respect_the_cap():
+    lengths = _lengths(2000, seed=4)
+    rounded = np.array([padded_length(n, round_lengths=True) for n in lengths])
+    assert (rounded >= lengths).all() and (rounded - lengths < np.maximum(8, lengths / 8)).all()
+    # 10..5000 steps span 9 doublings: at most 8 lengths per doubling (plus the first ones)
+    assert len(np.unique(rounded)) <= 8 * 10
+    for rng in (None, np.random.default_rng(0)):
+        plan = plan_batches(lengths, 64, 2**14, rng=rng, round_lengths=True)
+        assert sorted(np.concatenate(plan).tolist()) == list(range(len(lengths)))
+        for batch in plan:
+            assert len(batch) == 1 or len(batch) * rounded[batch].max() <= 2**14
+
+
+def test_loader_with_rounded_lengths_pads_to_the_rounded_length():
+    X = [np.ones((n, 2), np.float32) for n in (100, 97, 9)]
+    y = [np.zeros(n, np.int64) for n in (100, 97, 9)]
+    loader = bucketed_loader(
+        SequenceDataset(X, y), batch_size=2, max_batch_timesteps=1000, round_lengths=True
+    )
+    shapes = [(tuple(Xb["x"].shape), Xb["lengths"].tolist()) for Xb, _ in loader]
+    assert shapes == [((2, 104, 2), [100, 97]), ((1, 16, 2), [9])]

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from sk_seqlabel import _base as sk_base
+
 
 def _sequences(seed=0, F=4):
     rng = np.random.default_rng(seed)
@@ -44,6 +46,16 @@ def test_prediction_does_not_depend_on_batch_mates(fitted):
 
 def test_unidirectional_prediction_does_not_depend_on_batch_mates(fitted_unidirectional):
     _assert_batch_invariant(fitted_unidirectional)
+
+
+def test_rounded_batch_lengths_do_not_change_predictions(fitted, monkeypatch):
+    # On a GPU batches are padded to lengths that repeat (ROUND_BATCH_LENGTHS); force it here.
+    X = [*_sequences(seed=1), np.ones((101, 4), np.float32)]
+    plain = fitted.predict_proba(X)
+    monkeypatch.setitem(sk_base.ROUND_BATCH_LENGTHS, "cpu", True)
+    rounded = fitted.predict_proba(X)
+    for a, b in zip(plain, rounded, strict=True):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
 
 
 def test_causal_prediction_does_not_depend_on_batch_mates(make_causal_labeler, easy_data):

@@ -7,6 +7,7 @@ import torch
 from skorch.callbacks import Callback, LRScheduler
 
 from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
+from sk_seqlabel import _base as sk_base
 from sk_seqlabel.datasets import make_sequence_labeling
 
 # Enough capacity and epochs to pass the >= 0.9 bar on the easy task in a few seconds.
@@ -150,3 +151,81 @@ def test_very_short_sequences_get_one_label_per_step(make_labeler, easy_data, le
     assert clf.predict([x])[0].shape == (length,)
     alone = clf.predict_proba([x])[0]
     np.testing.assert_allclose(clf.predict_proba([easy_data[0][0], x])[1], alone, atol=1e-5)
+
+
+def test_epoch_loss_is_the_timestep_weighted_mean_of_the_batch_losses(make_labeler, easy_data):
+    X, y = easy_data
+    clf = make_labeler(max_epochs=2).fit(X, y)
+    history = clf.net_.history
+    for epoch in (0, 1):
+        batches = history[epoch, "batches"]
+        losses = [b["train_loss"] for b in batches]
+        sizes = [b["train_batch_size"] for b in batches]
+        # read off the device at the epoch's end: plain floats in the history
+        assert all(type(loss) is float for loss in losses)
+        assert sum(sizes) == sum(len(x) for x in X)  # real timesteps, every one once
+        assert history[epoch, "train_loss"] == pytest.approx(np.average(losses, weights=sizes))
+
+
+def test_batch_losses_are_floats_at_once_for_the_progress_bar(make_labeler, easy_data):
+    seen = []
+
+    class Spy(Callback):
+        def on_batch_end(self, net, **kwargs):
+            seen.append(net.history[-1, "batches", -1, "train_loss"])
+
+    make_labeler(max_epochs=1, verbose=1, callbacks=[Spy()]).fit(*easy_data)
+    assert seen and all(type(loss) is float for loss in seen)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_precision_sets_the_forward_pass_dtype(make_labeler, easy_data, precision):
+    seen = []
+
+    class Spy(Callback):
+        def on_batch_end(self, net, y_pred=None, **kwargs):
+            seen.append(y_pred.dtype)
+
+    clf = make_labeler(max_epochs=1, precision=precision, callbacks=[Spy()]).fit(*easy_data)
+    assert clf.net_.precision == precision
+    expected = torch.bfloat16 if precision == "bf16" else torch.float32
+    # the TCN's head ends in a Linear, which autocast runs in bf16; the LSTMs' too
+    assert set(seen) == {expected}
+    # parameters and optimizer state stay float32 (autocast casts per operation)
+    assert {p.dtype for p in clf.net_.module_.parameters()} == {torch.float32}
+
+
+def test_bf16_scores_within_half_a_point_of_fp32(labeler_cls, easy_data):
+    X, y = easy_data
+    scores = {
+        precision: labeler_cls(**LEARNS[labeler_cls], random_state=0, precision=precision)
+        .fit(X[:45], y[:45])
+        .score(X[45:], y[45:])
+        for precision in ("fp32", "bf16")
+    }
+    assert abs(scores["bf16"] - scores["fp32"]) <= 0.005, scores
+
+
+def test_precision_auto_is_fp32_on_a_cpu_without_native_bf16(make_labeler, tiny_data, monkeypatch):
+    monkeypatch.setattr(sk_base, "cpu_has_native_bf16", lambda: False)
+    clf = make_labeler(max_epochs=1, precision="auto").fit(*tiny_data)
+    assert clf.net_.precision == "fp32"
+
+
+def test_precision_auto_follows_what_was_measured_faster(make_labeler, tiny_data, monkeypatch):
+    monkeypatch.setattr(sk_base, "cpu_has_native_bf16", lambda: True)
+    clf = make_labeler(max_epochs=1, precision="auto", device="cpu").fit(*tiny_data)
+    expected = "bf16" if "cpu" in type(clf)._bf16_faster_on else "fp32"
+    assert clf.net_.precision == expected
+
+
+def test_precision_is_read_again_at_predict(make_labeler, easy_data):
+    X, y = easy_data
+    clf = make_labeler(precision="fp32").fit(X, y)
+    fp32 = clf.predict_proba(X[:5])
+    bf16 = clf.set_params(precision="bf16").predict_proba(X[:5])
+    assert clf.net_.precision == "bf16"
+    for a, b in zip(fp32, bf16, strict=True):
+        assert not np.array_equal(a, b)
+        np.testing.assert_allclose(b, a, atol=0.05)
+        np.testing.assert_allclose(b.sum(axis=1), 1, rtol=1e-5)

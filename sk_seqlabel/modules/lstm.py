@@ -275,24 +275,36 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
     def layer_output(layer, k):
         # Only ever called from the calling thread, so the pool never waits on itself.
         inputs = layer_input(layer, k)
-        runs = [pool.submit(run, layer, d, inputs, entering[layer][d][k]) for d in range(n_dirs)]
+        runs = [submit(run, layer, d, inputs, entering[layer][d][k]) for d in range(n_dirs)]
         return torch.cat([r.result()[0] for r in runs], dim=-1)
 
-    def sweep(layer, direction, inputs_of=None):
+    def sweep(layer, direction):
         """Carry one layer and direction over all chunks, recording the entering states."""
         hx = None
         for k in forward_order if direction == 0 else reverse_order:
             entering[layer][direction][k] = hx
-            inputs = inputs_of(k) if inputs_of else layer_input(layer, k)
-            _, hx = run(layer, direction, inputs, hx)
+            _, hx = run(layer, direction, layer_input(layer, k), hx)
+
+    # Grad mode and autocast are thread-local in torch: the workers take the caller's, as it
+    # is when the first chunk is asked for (without this, no_grad would not reach them, and
+    # the state carried from chunk to chunk would keep every chunk's graph alive).
+    kind = lstm.weight_ih_l0.device.type
+    grad = torch.is_grad_enabled()
+    amp, amp_dtype = torch.is_autocast_enabled(kind), torch.get_autocast_dtype(kind)
+
+    def in_caller_mode(fn, *args):
+        with torch.set_grad_enabled(grad), torch.autocast(kind, dtype=amp_dtype, enabled=amp):
+            return fn(*args)
+
+    def submit(fn, *args):
+        return pool.submit(in_caller_mode, fn, *args)
 
     # torch ops release the GIL, so the two directions' recurrences run on two cores.
-    device = lstm.weight_ih_l0.device
-    with _one_intraop_thread(device), ThreadPoolExecutor(max_workers=n_dirs) as pool:
+    with _one_intraop_thread(kind), ThreadPoolExecutor(max_workers=n_dirs) as pool:
         last = n_layers - 1
         for layer in range(last):
             if layer == 0:  # raw inputs: both directions' sweeps at once
-                for done in [pool.submit(sweep, 0, d) for d in range(n_dirs)]:
+                for done in [submit(sweep, 0, d) for d in range(n_dirs)]:
                     done.result()
             else:  # lower layers are recomputed in the pool, so these sweeps run here
                 for d in range(n_dirs):
@@ -307,7 +319,7 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
         hx = None
         for k in reverse_order:
             inputs = layer_input(last, k)
-            ahead = pool.submit(run, last, 0, inputs, entering[last][0][k])
+            ahead = submit(run, last, 0, inputs, entering[last][0][k])
             backward, hx = run(last, 1, inputs, hx)
             yield k, torch.cat([ahead.result()[0], backward], dim=-1)
 

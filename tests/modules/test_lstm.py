@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from sk_seqlabel.modules import lstm as lstm_module
 from sk_seqlabel.modules.lstm import LSTM, reverse_padded, run_lstm, run_lstm_chunked
 
 LENGTHS = [37, 121, 64, 5, 1]
@@ -177,3 +178,21 @@ def test_chunked_run_yields_every_chunk_once_and_matches_whole(num_layers, bidir
     torch.testing.assert_close(chunked, model.lstm(x)[0], rtol=0, atol=1e-12)
     # the runner drops to one intra-op thread while it works; it must give the setting back
     assert torch.get_num_threads() == threads
+
+
+def test_chunked_run_gives_its_worker_threads_the_callers_grad_mode_and_autocast(monkeypatch):
+    # Both are thread-local in torch. A worker that built graphs would chain every chunk's
+    # graph through the carried state, so memory would grow with the sequence (a 10 M-step
+    # prediction was killed at 24 GB before this was fixed).
+    seen, original = [], lstm_module.lstm_recurrence
+
+    def recording(*args, **kwargs):
+        seen.append((torch.is_grad_enabled(), torch.is_autocast_enabled("cpu")))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lstm_module, "lstm_recurrence", recording)
+    model = make_model(num_layers=2, bidirectional=True).float()
+    x = make_batch([40])[0].float()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        list(run_lstm_chunked(model.lstm, lambda k: x[:, 10 * k : 10 * k + 10], 4))
+    assert len(seen) > 8 and set(seen) == {(False, True)}
