@@ -118,21 +118,19 @@ class TemporalBlock(nn.Module):
             nn.Linear(in_channels, out_channels) if in_channels != out_channels else nn.Identity()
         )
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, padding: torch.Tensor | None) -> torch.Tensor:
         """Map ``(batch, time, in_channels)`` to ``(batch, time, out_channels)``.
 
-        ``mask`` is ``(batch, time, 1)``, 1.0 at real steps and 0.0 at padding. Every
-        convolution input is multiplied by it, so each layer (not only the first) sees zeros
-        beyond a sequence's end, exactly as the sequence alone would. None skips the products:
-        right for causal convolutions, whose real steps never read a later (padded) step.
+        ``padding`` is ``(batch, time, 1)`` bool, True at padded steps. Every convolution
+        input is zero-filled there (``masked_fill``, so even inf or nan padding cannot leak),
+        so each layer (not only the first) sees zeros beyond a sequence's end, exactly as the
+        sequence alone would. None skips the filling: right for causal convolutions, whose real
+        steps never read a later (padded) step.
         """
-        if mask is not None:
-            h_in = h * mask
-        else:
-            h_in = h
+        h_in = h if padding is None else h.masked_fill(padding, 0.0)
         z = self.dropout(F.relu(self.norm1(self.conv1(h_in))))
-        if mask is not None:
-            z = z * mask
+        if padding is not None:
+            z = z.masked_fill(padding, 0.0)
         z = self.dropout(F.relu(self.norm2(self.conv2(z))))
         return z + self.skip(h)
 
@@ -219,15 +217,15 @@ class TCN(nn.Module):
         ``lengths`` (batch,) gives each sequence's real length; outputs at padded steps are
         arbitrary, and padded input values never reach a real step.
         """
-        mask = None
+        padding = None
         # Padding only ever follows a sequence's real steps, and a causal convolution's real
         # outputs read only earlier steps, so causal blocks need no masking.
         if not self.causal:
             steps = torch.arange(x.shape[1], device=x.device)
-            mask = (steps[None, :] < lengths[:, None]).unsqueeze(-1).to(x.dtype)
+            padding = (steps[None, :] >= lengths[:, None]).unsqueeze(-1)
         h = x
         for block in self.blocks:
-            h = block(h, mask)
+            h = block(h, padding)
         return self.head(h)
 
     @torch.no_grad()

@@ -15,7 +15,7 @@ def _tcn(**kw):
 
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("kernel_size", [2, 3, 4])
-@pytest.mark.parametrize("fill", [0.0, 1e3])
+@pytest.mark.parametrize("fill", [0.0, 1e3, float("nan"), float("inf")])
 def test_padding_never_reaches_a_real_step(causal, kernel_size, fill):
     model = _tcn(causal=causal, kernel_size=kernel_size)
     lens = [37, 121, 64, 5, 1]
