@@ -4,7 +4,6 @@ The padding-exact recurrence lives in :func:`run_lstm`, which :class:`ConvLSTM
 <sk_seqlabel.modules.conv_lstm.ConvLSTM>` reuses for its recurrent part.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import torch
@@ -191,24 +190,35 @@ def run_lstm(lstm, x, lengths, path="auto"):
     return _run_flip(lstm, x, lengths)
 
 
-@contextmanager
-def _one_intraop_thread(device):
-    """Run torch's CPU ops on one thread each for the duration (restored after).
+def _flush_denormal_is_on():
+    """Whether this thread flushes denormal floats to zero (torch has a setter, no getter)."""
+    # 1e-39 is a denormal float32: with flushing on it is read (or stored) as 0.
+    return float(torch.tensor([1e-39]) * 2) == 0.0
 
-    The recurrence of one sequence is a chain of (1, hidden) products, too small to split:
-    on 2 cores a 1-layer LSTM over 200,000 steps of one sequence ran 1.8x faster on one
-    intra-op thread than on two, and two direction threads each asking for two intra-op
-    threads ran 7x slower than each on one. Nothing changes on CUDA.
+
+@contextmanager
+def _single_sequence_mode(device):
+    """Settings for one long sequence on the CPU, restored on exit; nothing on other devices.
+
+    - One intra-op thread: the recurrence of one sequence is a chain of (1, hidden) products,
+      too small to split. On 2 cores a 1-layer LSTM over 200,000 steps of one sequence ran
+      1.8x faster on one thread than on two.
+    - Denormal floats flushed to zero: the cell state of a long sequence drifts into the
+      denormal range, where each multiply is many times slower. An untrained BiLSTM(64) over
+      200,000 steps ran 2.2x faster with flushing; the values flushed are below 1.2e-38, far
+      under any tolerance of the result.
     """
     if torch.device(device).type != "cpu":
         yield
         return
-    before = torch.get_num_threads()
+    threads, flushing = torch.get_num_threads(), _flush_denormal_is_on()
     torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        torch.set_flush_denormal(flushing)
+        torch.set_num_threads(threads)
 
 
 def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
@@ -219,12 +229,14 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
     states entering each chunk are kept; a layer's output on a chunk is recomputed from them
     when the layer above needs it. Keeping every step of every layer instead would cost
     ``time * hidden_size * num_directions`` floats per layer (5 GB for 10 million steps of a
-    BiLSTM(64)). The cost is arithmetic: a bidirectional LSTM runs ``1 + 2 + ... +
-    num_layers`` layer passes per direction plus one for the output (9 layer-direction passes
-    for 2 layers against 4 for one pass over the whole sequence), the two directions of a
-    layer in two threads (on a CPU the recurrence of one sequence is sequential, so a second
-    core is otherwise idle). A unidirectional LSTM emits its output during its last sweep:
-    ``num_layers * (num_layers + 1) / 2`` passes, 1 for one layer.
+    BiLSTM(64)). The cost is arithmetic: layer ``l`` (from 1) is run ``l`` times per sweep,
+    one sweep per direction and layer, and the output is emitted during the last sweep; for
+    2 bidirectional layers that is 9 layer-direction passes against 4 for the whole sequence
+    in one piece, for 1 unidirectional layer 1 against 1.
+
+    While it runs on the CPU, torch uses one intra-op thread and flushes denormal floats to
+    zero (both restored when the generator is exhausted or closed): see
+    ``_single_sequence_mode``.
 
     Parameters
     ----------
@@ -232,16 +244,16 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
         ``batch_first=True``, ``proj_size=0``; run in inference (no dropout).
     chunk_inputs : callable
         ``chunk_inputs(k)`` returns the input of chunk ``k``, a tensor (1, T_k, input_size) on
-        ``lstm``'s device; it is called several times per chunk, possibly from two threads at
-        once, so it should be cheap (a slice) or itself computed in bounded memory.
+        ``lstm``'s device; it is called several times per chunk, so it should be cheap (a
+        slice) or itself computed in bounded memory.
     n_chunks : int
         Number of chunks; together they form the whole sequence, in order.
 
     Yields
     ------
     k : int
-        Chunk index; every chunk comes exactly once, in no fixed order (the last reverse
-        sweep gives them from the last chunk back).
+        Chunk index; every chunk comes exactly once, in no fixed order (a bidirectional LSTM
+        gives them from the last chunk back).
     output : torch.Tensor of shape (1, T_k, hidden_size * num_directions)
         The last layer's output on chunk ``k``, equal (up to rounding) to the matching steps
         of ``lstm`` run over the whole sequence at once.
@@ -273,10 +285,9 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
         return chunk_inputs(k).to(dtype) if layer == 0 else layer_output(layer - 1, k)
 
     def layer_output(layer, k):
-        # Only ever called from the calling thread, so the pool never waits on itself.
         inputs = layer_input(layer, k)
-        runs = [submit(run, layer, d, inputs, entering[layer][d][k]) for d in range(n_dirs)]
-        return torch.cat([r.result()[0] for r in runs], dim=-1)
+        outs = [run(layer, d, inputs, entering[layer][d][k])[0] for d in range(n_dirs)]
+        return torch.cat(outs, dim=-1)
 
     def sweep(layer, direction):
         """Carry one layer and direction over all chunks, recording the entering states."""
@@ -285,43 +296,21 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
             entering[layer][direction][k] = hx
             _, hx = run(layer, direction, layer_input(layer, k), hx)
 
-    # Grad mode and autocast are thread-local in torch: the workers take the caller's, as it
-    # is when the first chunk is asked for (without this, no_grad would not reach them, and
-    # the state carried from chunk to chunk would keep every chunk's graph alive).
-    kind = lstm.weight_ih_l0.device.type
-    grad = torch.is_grad_enabled()
-    amp, amp_dtype = torch.is_autocast_enabled(kind), torch.get_autocast_dtype(kind)
-
-    def in_caller_mode(fn, *args):
-        with torch.set_grad_enabled(grad), torch.autocast(kind, dtype=amp_dtype, enabled=amp):
-            return fn(*args)
-
-    def submit(fn, *args):
-        return pool.submit(in_caller_mode, fn, *args)
-
-    # torch ops release the GIL, so the two directions' recurrences run on two cores.
-    with _one_intraop_thread(kind), ThreadPoolExecutor(max_workers=n_dirs) as pool:
-        last = n_layers - 1
+    last = n_layers - 1
+    with _single_sequence_mode(lstm.weight_ih_l0.device):
         for layer in range(last):
-            if layer == 0:  # raw inputs: both directions' sweeps at once
-                for done in [submit(sweep, 0, d) for d in range(n_dirs)]:
-                    done.result()
-            else:  # lower layers are recomputed in the pool, so these sweeps run here
-                for d in range(n_dirs):
-                    sweep(layer, d)
-        if n_dirs == 1:
-            hx = None
-            for k in forward_order:
-                out, hx = run(last, 0, layer_input(last, k), hx)
-                yield k, out
-            return
-        sweep(last, 0)
-        hx = None
-        for k in reverse_order:
+            for direction in range(n_dirs):
+                sweep(layer, direction)
+        if n_dirs > 1:
+            sweep(last, 0)
+        # The last sweep (the reverse one when bidirectional) emits the output as it goes.
+        direction, hx = n_dirs - 1, None
+        for k in forward_order if direction == 0 else reverse_order:
             inputs = layer_input(last, k)
-            ahead = submit(run, last, 0, inputs, entering[last][0][k])
-            backward, hx = run(last, 1, inputs, hx)
-            yield k, torch.cat([ahead.result()[0], backward], dim=-1)
+            out, hx = run(last, direction, inputs, hx)
+            if direction == 1:
+                out = torch.cat([run(last, 0, inputs, entering[last][0][k])[0], out], dim=-1)
+            yield k, out
 
 
 def chunk_bounds(n_steps, chunk_length):
