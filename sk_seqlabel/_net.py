@@ -11,6 +11,8 @@ and early stopping are skorch callbacks.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 
 import numpy as np
 import torch
@@ -21,6 +23,33 @@ from torch.utils.data import Subset
 from ._batching import PAD_LABEL, bucketed_loader
 
 __all__ = ["SequenceNet", "TimestepAccuracy"]
+
+
+#: Batches between two hand-backs of freed heap memory to the OS on the CPU.
+TRIM_EVERY = 16
+
+
+def _load_malloc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, musl, Windows)
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def release_freed_memory():
+    """Hand the heap memory that glibc's malloc holds free back to the OS; no-op elsewhere.
+
+    Written by hand because no library does it: every new batch shape makes oneDNN's CPU
+    convolutions allocate and free buffers of new sizes, and glibc keeps the freed ones
+    (raising its mmap threshold up to 32 MB, then serving them from a heap it trims only at
+    the top). Training a TCN on 20 recordings of 500,000 steps grew the process by 1.6 GB
+    that way, 1.5 MB per batch, all of it free memory that ``malloc_trim`` gave back.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 class TimestepAccuracy(Callback):
@@ -86,7 +115,10 @@ class SequenceNet(NeuralNet):
         if iterator is None:
             return
         batches, losses = [], []
+        trim = torch.device(self.device).type == "cpu"
         for batch in iterator:
+            if trim and len(batches) % TRIM_EVERY == TRIM_EVERY - 1:
+                release_freed_memory()
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             loss = step["loss"].detach()
@@ -140,7 +172,10 @@ class SequenceNet(NeuralNet):
                 round_lengths=round_lengths,
             )
             # Without shuffling the sampler's plan is fixed, so it lines up with the loader.
-            for keys, batch in zip(loader.batch_sampler, loader, strict=True):
+            trim = torch.device(self.device).type == "cpu"
+            for n, (keys, batch) in enumerate(zip(loader.batch_sampler, loader, strict=True)):
+                if trim and n % TRIM_EVERY == TRIM_EVERY - 1:
+                    release_freed_memory()
                 logits = self.evaluation_step(batch, training=False)  # autocast in infer
                 proba = torch.softmax(logits.float(), dim=-1).cpu().numpy()
                 lengths = batch[0]["lengths"].tolist()
