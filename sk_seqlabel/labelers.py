@@ -123,6 +123,11 @@ class TCNLabeler(BaseSequenceLabeler):
         self.verbose = verbose
         self.callbacks = callbacks
 
+    # On a CPU with native bf16 (AMX), bf16 autocast trained 1.16-1.24x and predicted
+    # 1.47-1.56x faster than fp32 (benchmarks/RESULTS.md, section 1). On an H100 the reference
+    # loops found bf16 slower for every eager TCN, so CUDA stays fp32 until measured here.
+    _bf16_faster_on = frozenset({"cpu"})
+
     @property
     def receptive_field_(self):
         check_is_fitted(self)
@@ -191,6 +196,10 @@ class LSTMLabeler(BaseSequenceLabeler):
     True
     """
 
+    # On a CPU with native bf16 (AMX), bf16 autocast trained 1.27-1.49x and predicted
+    # 1.51-1.56x faster than fp32 (benchmarks/RESULTS.md, section 1), but a sequence's
+    # probabilities then moved by up to 2e-4 with its batch mates (the 1e-5 batch-invariance
+    # tests failed), so "auto" stays fp32: bf16 is an explicit choice for this model.
     _module = LSTM
     _module_params = ("hidden_size", "num_layers", "bidirectional", "dropout")
     _parameter_constraints = {
