@@ -123,9 +123,10 @@ class TCNLabeler(BaseSequenceLabeler):
         self.verbose = verbose
         self.callbacks = callbacks
 
-    # On a CPU with native bf16 (AMX), bf16 autocast trained 1.16-1.24x and predicted
-    # 1.47-1.56x faster than fp32 (benchmarks/RESULTS.md, section 1). On an H100 the reference
-    # loops found bf16 slower for every eager TCN, so CUDA stays fp32 until measured here.
+    # On a CPU with native bf16 (AMX), bf16 autocast trained 1.16-1.55x and predicted
+    # 1.47-1.64x faster than fp32 over two runs (benchmarks/RESULTS.md, section 1). On an H100
+    # the reference loops found bf16 slower for every eager TCN, so CUDA stays fp32 until
+    # measured here.
     _bf16_faster_on = frozenset({"cpu"})
 
     @property
@@ -196,8 +197,8 @@ class LSTMLabeler(BaseSequenceLabeler):
     True
     """
 
-    # On a CPU with native bf16 (AMX), bf16 autocast trained 1.27-1.49x and predicted
-    # 1.51-1.56x faster than fp32 (benchmarks/RESULTS.md, section 1), but a sequence's
+    # On a CPU with native bf16 (AMX), bf16 autocast trained 1.23-1.49x and predicted
+    # 1.51-1.58x faster than fp32 (benchmarks/RESULTS.md, section 1), but a sequence's
     # probabilities then moved by up to 2e-4 with its batch mates (the 1e-5 batch-invariance
     # tests failed), so "auto" stays fp32: bf16 is an explicit choice for this model.
     _module = LSTM
