@@ -144,9 +144,9 @@ class SequenceNet(NeuralNet):
     def predict_proba_ragged(self, dataset, chunk_length, round_lengths=False):
         """Class probabilities for every sequence of ``dataset``, in its order.
 
-        Sequences up to ``chunk_length`` steps go through length-bucketed batches; a longer one
-        goes through the module's ``forward_chunked``, which gives the same result in memory
-        bounded by the chunk rather than by the sequence.
+        Sequences up to ``chunk_length`` steps go through length-bucketed batches; longer ones
+        go through the module's ``forward_chunked``, which gives the same result in memory
+        bounded by ``chunk_length`` padded steps rather than by the sequences.
 
         Parameters
         ----------
@@ -184,9 +184,11 @@ class SequenceNet(NeuralNet):
         if is_long.any():
             self.check_is_fitted()
             self._set_training(False)
-            for i in np.flatnonzero(is_long):
-                x = torch.from_numpy(dataset.X[i])
-                with self.autocast():
-                    logits = self.module_.forward_chunked(x, chunk_length)
-                out[i] = torch.softmax(logits.float(), dim=-1).numpy()
+            long = np.flatnonzero(is_long)
+            with self.autocast():
+                logits = self.module_.forward_chunked(
+                    [torch.from_numpy(dataset.X[i]) for i in long], chunk_length
+                )
+            for i, sequence_logits in zip(long, logits, strict=True):
+                out[i] = torch.softmax(sequence_logits.float(), dim=-1).numpy()
         return out

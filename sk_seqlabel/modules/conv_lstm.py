@@ -154,24 +154,28 @@ class ConvLSTM(nn.Module):
         return self.head(torch.cat([upsampled, features.to(upsampled.dtype)], dim=-1))
 
     @torch.no_grad()
-    def forward_chunked(self, x, chunk_length):
-        """Logits for one long sequence, computed chunk by chunk in bounded memory.
+    def forward_chunked(self, xs, max_batch_timesteps):
+        """Logits for long sequences, computed chunk by chunk in bounded memory.
 
         Exact: chunks hold whole pooling windows, the convolution of each chunk sees the
         neighbouring input steps it needs, and the LSTM carries its state across chunks in
-        both directions (:func:`~sk_seqlabel.modules.lstm.run_lstm_chunked`).
+        both directions (:func:`~sk_seqlabel.modules.lstm.run_lstm_chunked`). Sequences run
+        one after the other (the recurrence runs on ``pool_size`` times fewer steps).
 
         Parameters
         ----------
-        x : torch.Tensor of shape (time, n_features)
-            One sequence, on any device; chunks are moved to the module's device one by one.
-        chunk_length : int
+        xs : list of torch.Tensor of shape (T_i, n_features)
+            Sequences, on any device; chunks are moved to the module's device one by one.
+        max_batch_timesteps : int
             Input steps per chunk (rounded down to a multiple of ``pool_size``).
 
         Returns
         -------
-        torch.Tensor of shape (time, n_classes), float32, on the CPU
+        list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
         """
+        return [self._forward_chunked_one(x, max_batch_timesteps) for x in xs]
+
+    def _forward_chunked_one(self, x, chunk_length):
         device, n_steps, pool = self.head.weight.device, x.shape[0], self.pool_size
         bounds = chunk_bounds(n_steps, max(1, chunk_length // pool) * pool)
         left = (self.conv.kernel_size[0] - 1) // 2

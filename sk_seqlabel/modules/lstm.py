@@ -9,9 +9,16 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import (
+    PackedSequence,
+    pack_padded_sequence,
+    pad_packed_sequence,
+    pad_sequence,
+)
 
 PATHS = ("auto", "packed", "flip")
+#: Most long sequences that :meth:`LSTM.forward_chunked` runs side by side, one row each.
+MAX_CHUNKED_ROWS = 16
 
 
 def reverse_padded(x, lengths):
@@ -221,7 +228,7 @@ def _single_sequence_mode(device):
         torch.set_num_threads(threads)
 
 
-def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
+def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None):
     """Run ``lstm`` over one long sequence chunk by chunk, exactly and in bounded memory.
 
     Each layer and direction carries its ``(h, c)`` state from chunk to chunk: forward
@@ -248,15 +255,23 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
         slice) or itself computed in bounded memory.
     n_chunks : int
         Number of chunks; together they form the whole sequence, in order.
+    chunk_lengths : list of torch.Tensor, optional
+        Several sequences at once, one batch row each (the recurrence of one row is sequential,
+        so more rows run at nearly the cost of one). ``chunk_lengths[k]`` (rows of chunk ``k``,)
+        int64 gives each row's real steps in chunk ``k``, and ``chunk_inputs(k)`` is then a
+        padded (rows of chunk ``k``, T_k, input_size) tensor. Rows are sequences sorted by
+        length, longest first: every row that goes on to chunk ``k + 1`` fills chunk ``k``, and
+        the rows of chunk ``k + 1`` are the first rows of chunk ``k``. None: one row that fills
+        every chunk.
 
     Yields
     ------
     k : int
         Chunk index; every chunk comes exactly once, in no fixed order (a bidirectional LSTM
         gives them from the last chunk back).
-    output : torch.Tensor of shape (1, T_k, hidden_size * num_directions)
-        The last layer's output on chunk ``k``, equal (up to rounding) to the matching steps
-        of ``lstm`` run over the whole sequence at once.
+    output : torch.Tensor of shape (rows of chunk k, T_k, hidden_size * num_directions)
+        The last layer's output on chunk ``k``, equal (up to rounding) at each row's real steps
+        to the matching steps of ``lstm`` run over that row's whole sequence at once.
 
     Examples
     --------
@@ -270,31 +285,48 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
     """
     n_layers, n_dirs = lstm.num_layers, 2 if lstm.bidirectional else 1
     dtype = lstm.weight_ih_l0.dtype
-    # entering[layer][direction][k]: (h, c) entering chunk k in that direction's time order
+    # entering[layer][direction][k]: (h, c) entering chunk k in that direction's time order,
+    # one row per row of chunk k (None: zeros)
     entering = [[[None] * n_chunks for _ in range(n_dirs)] for _ in range(n_layers)]
     forward_order, reverse_order = range(n_chunks), range(n_chunks - 1, -1, -1)
 
-    def run(layer, direction, inputs, hx):
+    def rows(k):
+        return 1 if chunk_lengths is None else len(chunk_lengths[k])
+
+    def enter(direction, hx, k):
+        """The carried state ``hx`` fitted to chunk k's rows."""
+        if hx is None:
+            return None
+        if direction == 0:  # the rows that go on are the first ones
+            return tuple(state[:, : rows(k)] for state in hx)
+        # Going backwards, rows whose sequence ends in chunk k join here, from zeros.
+        extra = rows(k) - hx[0].shape[1]
+        return tuple(F.pad(state, (0, 0, 0, extra)) for state in hx)
+
+    def run(layer, direction, inputs, hx, k):
         weights = _layer_weights(lstm, layer, reverse=direction == 1)
         if direction == 0:
             return lstm_recurrence(inputs, weights, hx)
-        out, hx = lstm_recurrence(inputs.flip(1), weights, hx)
-        return out.flip(1), hx
+        lengths = None if chunk_lengths is None else chunk_lengths[k]
+        if lengths is None or bool((lengths == inputs.shape[1]).all()):
+            out, hx = lstm_recurrence(inputs.flip(1), weights, hx)
+            return out.flip(1), hx
+        return _reverse_ragged(inputs, lengths, weights, hx)
 
     def layer_input(layer, k):
         return chunk_inputs(k).to(dtype) if layer == 0 else layer_output(layer - 1, k)
 
     def layer_output(layer, k):
         inputs = layer_input(layer, k)
-        outs = [run(layer, d, inputs, entering[layer][d][k])[0] for d in range(n_dirs)]
+        outs = [run(layer, d, inputs, entering[layer][d][k], k)[0] for d in range(n_dirs)]
         return torch.cat(outs, dim=-1)
 
     def sweep(layer, direction):
         """Carry one layer and direction over all chunks, recording the entering states."""
         hx = None
         for k in forward_order if direction == 0 else reverse_order:
-            entering[layer][direction][k] = hx
-            _, hx = run(layer, direction, layer_input(layer, k), hx)
+            entering[layer][direction][k] = hx = enter(direction, hx, k)
+            _, hx = run(layer, direction, layer_input(layer, k), hx, k)
 
     last = n_layers - 1
     with _single_sequence_mode(lstm.weight_ih_l0.device):
@@ -307,10 +339,34 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks):
         direction, hx = n_dirs - 1, None
         for k in forward_order if direction == 0 else reverse_order:
             inputs = layer_input(last, k)
-            out, hx = run(last, direction, inputs, hx)
+            out, hx = run(last, direction, inputs, enter(direction, hx, k), k)
             if direction == 1:
-                out = torch.cat([run(last, 0, inputs, entering[last][0][k])[0], out], dim=-1)
+                ahead = run(last, 0, inputs, entering[last][0][k], k)[0]
+                out = torch.cat([ahead, out], dim=-1)
             yield k, out
+
+
+def _reverse_ragged(x, lengths, weights, hx):
+    """One reverse-direction layer over a chunk whose rows end at different steps.
+
+    Each row runs from its own last real step back to the chunk's first step, starting from its
+    row of ``hx`` (zeros for a row whose sequence ends in this chunk), and its final state is
+    the state after its own steps: a packed sequence gives exactly that, where a padded batch
+    would run the padding into the state of the shorter rows.
+    """
+    lengths = lengths.to(x.device)
+    packed = pack_padded_sequence(reverse_padded(x, lengths), lengths.cpu(), batch_first=True)
+    if hx is None:
+        zeros = x.new_zeros(1, x.shape[0], weights[1].shape[1])
+        hx = (zeros, zeros)
+    # torch.lstm's packed form (data, batch_sizes), as nn.LSTM calls it for a PackedSequence
+    data, h, c = torch.lstm(
+        packed.data, packed.batch_sizes, hx, weights, len(weights) == 4, 1, 0.0, False, False
+    )
+    out, _ = pad_packed_sequence(
+        PackedSequence(data, packed.batch_sizes), batch_first=True, total_length=x.shape[1]
+    )
+    return reverse_padded(out, lengths), (h, c)
 
 
 def chunk_bounds(n_steps, chunk_length):
@@ -410,29 +466,47 @@ class LSTM(nn.Module):
         return self.head(run_lstm(self.lstm, x, lengths, self.path))
 
     @torch.no_grad()
-    def forward_chunked(self, x, chunk_length):
-        """Logits for one long sequence, computed chunk by chunk in bounded memory.
+    def forward_chunked(self, xs, max_batch_timesteps):
+        """Logits for long sequences, computed chunk by chunk in bounded memory.
 
-        Exact: equal (up to rounding) to ``forward`` on the whole sequence, because every
-        layer and direction carries its state across chunks (:func:`run_lstm_chunked`).
+        Exact: equal (up to rounding) to ``forward`` on each whole sequence, because every
+        layer and direction carries its state across chunks (:func:`run_lstm_chunked`). Up to
+        ``MAX_CHUNKED_ROWS`` sequences run side by side as the rows of one chunked pass, in
+        chunks of ``max_batch_timesteps // rows`` steps: the recurrence is sequential in time,
+        so rows come almost free where one long row would leave the hardware idle.
 
         Parameters
         ----------
-        x : torch.Tensor of shape (time, n_features)
-            One sequence, on any device; chunks are moved to the module's device one by one.
-        chunk_length : int
-            Steps per chunk.
+        xs : list of torch.Tensor of shape (T_i, n_features)
+            Sequences, on any device; chunks are moved to the module's device one by one.
+        max_batch_timesteps : int
+            Padded steps per chunk, all rows together.
 
         Returns
         -------
-        torch.Tensor of shape (time, n_classes), float32, on the CPU
+        list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
         """
-        device = self.head.weight.device
-        bounds = chunk_bounds(x.shape[0], chunk_length)
-        outputs = run_lstm_chunked(
-            self.lstm, lambda k: x[slice(*bounds[k])].to(device)[None], len(bounds)
-        )
-        logits = torch.empty(x.shape[0], self.head.out_features)
-        for k, output in outputs:
-            logits[slice(*bounds[k])] = self.head(output)[0].float().cpu()
-        return logits
+        device, out = self.head.weight.device, [None] * len(xs)
+        order = sorted(range(len(xs)), key=lambda i: -len(xs[i]))
+        for first in range(0, len(order), MAX_CHUNKED_ROWS):
+            group = order[first : first + MAX_CHUNKED_ROWS]
+            seqs = [xs[i] for i in group]  # longest first
+            chunk = max(1, max_batch_timesteps // len(group))
+            n_chunks = -(-len(seqs[0]) // chunk)
+            lengths = [
+                torch.tensor([min(chunk, len(s) - k * chunk) for s in seqs if len(s) > k * chunk])
+                for k in range(n_chunks)
+            ]
+
+            def chunk_inputs(k, seqs=seqs, chunk=chunk, lengths=lengths):
+                rows = [s[k * chunk : (k + 1) * chunk] for s in seqs[: len(lengths[k])]]
+                return pad_sequence(rows, batch_first=True).to(device)
+
+            logits = [torch.empty(len(s), self.head.out_features) for s in seqs]
+            for k, output in run_lstm_chunked(self.lstm, chunk_inputs, n_chunks, lengths):
+                head = self.head(output).float().cpu()
+                for row, n in enumerate(lengths[k].tolist()):
+                    logits[row][k * chunk : k * chunk + n] = head[row, :n]
+            for i, row_logits in zip(group, logits, strict=True):
+                out[i] = row_logits
+        return out

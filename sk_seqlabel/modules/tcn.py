@@ -229,23 +229,27 @@ class TCN(nn.Module):
         return self.head(h)
 
     @torch.no_grad()
-    def forward_chunked(self, x, chunk_length):
-        """Logits for one long sequence, computed chunk by chunk in bounded memory.
+    def forward_chunked(self, xs, max_batch_timesteps):
+        """Logits for long sequences, computed chunk by chunk in bounded memory.
 
         Exact: each chunk of outputs is computed from its inputs extended by ``context`` on
-        both sides, which is everything those outputs depend on.
+        both sides, which is everything those outputs depend on. Sequences run one after the
+        other, each chunk a batch of one row of up to ``max_batch_timesteps`` steps.
 
         Parameters
         ----------
-        x : torch.Tensor of shape (time, n_features)
-            One sequence, on any device; chunks are moved to the module's device one by one.
-        chunk_length : int
+        xs : list of torch.Tensor of shape (T_i, n_features)
+            Sequences, on any device; chunks are moved to the module's device one by one.
+        max_batch_timesteps : int
             Steps per chunk including the overlap; at least ``receptive_field``.
 
         Returns
         -------
-        torch.Tensor of shape (time, n_classes), float32, on the CPU
+        list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
         """
+        return [self._forward_chunked_one(x, max_batch_timesteps) for x in xs]
+
+    def _forward_chunked_one(self, x, chunk_length):
         before, after = self.context
         step = max(1, chunk_length - before - after)
         device, n_steps = self.head.weight.device, x.shape[0]

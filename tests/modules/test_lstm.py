@@ -196,3 +196,31 @@ def test_chunked_run_restores_threads_and_denormal_flushing_and_keeps_no_grad():
         assert lstm_module._flush_denormal_is_on()
     finally:
         torch.set_flush_denormal(False)
+
+
+@pytest.mark.parametrize(("num_layers", "bidirectional"), [(1, False), (2, True), (3, True)])
+def test_chunked_run_of_several_sequences_matches_each_alone(num_layers, bidirectional):
+    # rows end in different chunks, one on a chunk boundary, one within the first chunk
+    model = make_model(num_layers=num_layers, bidirectional=bidirectional)
+    lengths, chunk = [53, 40, 37, 6], 10
+    _, _, seqs = make_batch(lengths)
+    n_chunks = -(-max(lengths) // chunk)
+    chunk_lengths = [
+        torch.tensor([min(chunk, n - k * chunk) for n in lengths if n > k * chunk])
+        for k in range(n_chunks)
+    ]
+
+    def chunk_inputs(k):
+        rows = [s[k * chunk : (k + 1) * chunk] for s in seqs if len(s) > k * chunk]
+        return torch.nn.utils.rnn.pad_sequence(rows, batch_first=True)
+
+    outputs = dict(run_lstm_chunked(model.lstm, chunk_inputs, n_chunks, chunk_lengths))
+    assert sorted(outputs) == list(range(n_chunks))
+    for row, seq in enumerate(seqs):
+        whole = model.lstm(seq[None])[0][0]
+        pieces = [
+            outputs[k][row, : chunk_lengths[k][row]]
+            for k in range(n_chunks)
+            if row < len(chunk_lengths[k])
+        ]
+        torch.testing.assert_close(torch.cat(pieces), whole, rtol=0, atol=1e-12)
