@@ -8,6 +8,7 @@ from skorch.callbacks import Callback, LRScheduler
 
 from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
 from sk_seqlabel import _base as sk_base
+from sk_seqlabel import _net as sk_net
 from sk_seqlabel.datasets import make_sequence_labeling
 
 # Enough capacity and epochs to pass the >= 0.9 bar on the easy task in a few seconds.
@@ -229,3 +230,12 @@ def test_precision_is_read_again_at_predict(make_labeler, easy_data):
         assert not np.array_equal(a, b)
         np.testing.assert_allclose(b, a, atol=0.05)
         np.testing.assert_allclose(b.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_cpu_training_hands_freed_memory_back_every_few_batches(make_labeler, monkeypatch):
+    # glibc keeps memory freed by oneDNN's per-shape buffers unless asked (RESULTS.md, sec. 5)
+    calls, real = [], sk_net.release_freed_memory
+    monkeypatch.setattr(sk_net, "release_freed_memory", lambda: calls.append(real()))
+    X, y = make_sequence_labeling(n_sequences=40, min_length=20, max_length=60, random_state=0)
+    make_labeler(max_epochs=1, batch_size=1).fit(X, y)  # 40 batches
+    assert len(calls) == 40 // sk_net.TRIM_EVERY
