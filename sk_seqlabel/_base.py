@@ -316,17 +316,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``; each row sums to 1. A sequence's probabilities do not
             depend on the other sequences passed with it.
         """
-        check_is_fitted(self)
-        X_list, was_3d = check_sequences(
-            X, n_features=self.n_features_in_, estimator_name=type(self).__name__
-        )
-        cap = self._batch_cap(self.net_.device)
-        self.net_.precision = self._resolve_precision(self.net_.device)
-        proba = self.net_.predict_proba_ragged(
-            SequenceDataset(X_list),
-            chunk_length=cap,
-            round_lengths=ROUND_BATCH_LENGTHS[torch.device(self.net_.device).type],
-        )
+        proba, was_3d = self._predict_ragged(X, labels=False)
         return np.stack(proba) if was_3d else proba
 
     def predict(self, X):
@@ -342,9 +332,25 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         y_pred : list of ndarray of shape (T_i,), or ndarray of shape (n_sequences, T) when X
             is 3-D. Labels are of the type seen in ``fit`` (``classes_``), in input order.
         """
-        proba = self.predict_proba(X)
-        labels = [self.classes_[np.argmax(p, axis=-1)] for p in proba]
-        return np.stack(labels) if isinstance(proba, np.ndarray) else labels
+        codes, was_3d = self._predict_ragged(X, labels=True)
+        labels = [self.classes_[c] for c in codes]
+        return np.stack(labels) if was_3d else labels
+
+    def _predict_ragged(self, X, labels):
+        """Validate X, then class probabilities (or, with ``labels``, class indices) per step."""
+        check_is_fitted(self)
+        X_list, was_3d = check_sequences(
+            X, n_features=self.n_features_in_, estimator_name=type(self).__name__
+        )
+        kind = torch.device(self.net_.device).type
+        self.net_.precision = self._resolve_precision(self.net_.device)
+        out = self.net_.predict_ragged(
+            SequenceDataset(X_list),
+            chunk_length=self._batch_cap(self.net_.device),
+            round_lengths=ROUND_BATCH_LENGTHS[kind],
+            labels=labels,
+        )
+        return out, was_3d
 
     def score(self, X, y, sample_weight=None):
         """Timestep accuracy pooled over all timesteps of all sequences (0..1).

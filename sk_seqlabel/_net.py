@@ -141,8 +141,8 @@ class SequenceNet(NeuralNet):
         y_true = y_true.to(y_pred.device)
         return self.criterion_(y_pred.reshape(-1, y_pred.shape[-1]).float(), y_true.reshape(-1))
 
-    def predict_proba_ragged(self, dataset, chunk_length, round_lengths=False):
-        """Class probabilities for every sequence of ``dataset``, in its order.
+    def predict_ragged(self, dataset, chunk_length, round_lengths=False, labels=False):
+        """Class probabilities (or indices) for every sequence of ``dataset``, in its order.
 
         Sequences up to ``chunk_length`` steps go through length-bucketed batches; longer ones
         go through the module's ``forward_chunked``, which gives the same result in memory
@@ -155,11 +155,22 @@ class SequenceNet(NeuralNet):
             The longest sequence predicted in one piece.
         round_lengths : bool, default=False
             Pad batches to lengths that repeat (see ``bucketed_loader``).
+        labels : bool, default=False
+            Return the index of the most probable class at each step instead of the
+            probabilities: the argmax of the logits, taken on the device, so only one int32 per
+            step comes back to the host and no softmax is computed.
 
         Returns
         -------
-        list of ndarray of shape (T_i, n_classes), dtype float32
+        list of ndarray of shape (T_i, n_classes), dtype float32, or of shape (T_i,), dtype
+        int32 with ``labels``
         """
+
+        def finish(logits):
+            if labels:
+                return logits.argmax(dim=-1).to(torch.int32).cpu().numpy()
+            return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+
         out = [None] * len(dataset)
         is_long = dataset.lengths > chunk_length
         short = np.flatnonzero(~is_long)
@@ -177,10 +188,10 @@ class SequenceNet(NeuralNet):
                 if trim and n % TRIM_EVERY == TRIM_EVERY - 1:
                     release_freed_memory()
                 logits = self.evaluation_step(batch, training=False)  # autocast in infer
-                proba = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+                result = finish(logits)
                 lengths = batch[0]["lengths"].tolist()
                 for row, (i, length) in enumerate(zip(keys, lengths, strict=True)):
-                    out[i] = proba[row, :length]
+                    out[i] = result[row, :length]
         if is_long.any():
             self.check_is_fitted()
             self._set_training(False)
@@ -190,5 +201,5 @@ class SequenceNet(NeuralNet):
                     [torch.from_numpy(dataset.X[i]) for i in long], chunk_length
                 )
             for i, sequence_logits in zip(long, logits, strict=True):
-                out[i] = torch.softmax(sequence_logits.float(), dim=-1).numpy()
+                out[i] = finish(sequence_logits)
         return out
