@@ -204,12 +204,12 @@ def _flush_denormal_is_on():
 
 
 @contextmanager
-def _single_sequence_mode(device):
-    """Settings for one long sequence on the CPU, restored on exit; nothing on other devices.
+def _chunked_recurrence_mode(device):
+    """Settings for the chunked recurrence on the CPU, restored on exit; nothing elsewhere.
 
-    - One intra-op thread: the recurrence of one sequence is a chain of (1, hidden) products,
-      too small to split. On 2 cores a 1-layer LSTM over 200,000 steps of one sequence ran
-      1.8x faster on one thread than on two.
+    - One intra-op thread: the recurrence of a few long sequences is a chain of (rows, hidden)
+      products, too small to split. On 2 cores a 1-layer LSTM over 200,000 steps of one
+      sequence ran 1.8x faster on one thread than on two.
     - Denormal floats flushed to zero: the cell state of a long sequence drifts into the
       denormal range, where each multiply is many times slower. An untrained BiLSTM(64) over
       200,000 steps ran 2.2x faster with flushing; the values flushed are below 1.2e-38, far
@@ -243,7 +243,7 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None):
 
     While it runs on the CPU, torch uses one intra-op thread and flushes denormal floats to
     zero (both restored when the generator is exhausted or closed): see
-    ``_single_sequence_mode``.
+    ``_chunked_recurrence_mode``.
 
     Parameters
     ----------
@@ -329,7 +329,7 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None):
             _, hx = run(layer, direction, layer_input(layer, k), hx, k)
 
     last = n_layers - 1
-    with _single_sequence_mode(lstm.weight_ih_l0.device):
+    with _chunked_recurrence_mode(lstm.weight_ih_l0.device):
         for layer in range(last):
             for direction in range(n_dirs):
                 sweep(layer, direction)
