@@ -12,8 +12,8 @@ __all__ = ["build_parser", "main"]
 
 
 def _demo(args):
-    from ._base import resolve_device
     from ._demo import run_demo
+    from ._device import resolve_device
 
     try:
         resolve_device(args.device)

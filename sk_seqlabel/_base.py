@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,21 +18,17 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
 
-from ._batching import PAD_LABEL, SequenceDataset, bucketed_loader
-from ._net import SequenceNet, TimestepAccuracy
+from ._batching import SequenceDataset, bucketed_loader
+from ._device import (
+    DevicePolicy,
+    resolve_device,
+    torch_settings,
+)
+from ._net import SequenceNet, TimestepAccuracy, TimestepCrossEntropy
 from ._validation import check_sequences, check_targets
 from .metrics import timestep_accuracy_score
 
-__all__ = ["BaseSequenceLabeler", "cpu_has_native_bf16", "fill_shared_docs", "resolve_device"]
-
-#: Padded timesteps per batch when ``max_batch_timesteps="auto"``. A GPU needs large batches to
-#: be busy (these models are launch-bound at small sizes). On a CPU, batches of 65,536 steps
-#: were measured 0.81x as fast to train as batches of ~2,000-8,000 (they fall out of cache),
-#: see benchmarks/RESULTS.md.
-AUTO_BATCH_TIMESTEPS = {"cpu": 2**13, "cuda": 2**18}
-#: Whether batches are padded to lengths that repeat (``_batching.padded_length``): on a GPU
-#: each new batch shape costs cuDNN a new plan; on a CPU the extra padding is pure cost.
-ROUND_BATCH_LENGTHS = {"cpu": False, "cuda": True}
+__all__ = ["BaseSequenceLabeler", "fill_shared_docs"]
 
 _SHARED_DOCS = """
     max_epochs : int, default=30
@@ -41,14 +39,18 @@ _SHARED_DOCS = """
         At most this many sequences per batch.
     max_batch_timesteps : int or "auto", default="auto"
         At most this many padded timesteps (rows times the longest length) per batch. Batches
-        hold sequences of similar length, so padding stays small. "auto" is 8,192 on a CPU
-        and 262,144 on a GPU. Prediction cuts sequences longer than this into chunks, with the
-        same result as in one piece (set it after fitting to change prediction alone).
+        hold sequences of similar length, so padding stays small. For training, "auto" is
+        8,192 on every device, so that a model trains the same way (the same batches and
+        optimizer steps) on a laptop and on a GPU; set a number to train with larger batches.
+        For prediction, "auto" is 8,192 on a CPU and 262,144 on a GPU, and sequences longer
+        than that are predicted in chunks, with the same result as in one piece (set it after
+        fitting to change prediction alone).
     max_train_length : int or "auto", default="auto"
         Training cuts longer sequences into windows of at most this many steps, at new random
         offsets each epoch (every step is seen once per epoch), so memory is bounded by the
-        batch cap, not by the longest recording. "auto" is ``max_batch_timesteps // 4`` (so
-        a batch of windows has at least 4 rows), and for a TCN at least 4 receptive fields.
+        batch cap, not by the longest recording. "auto" is a quarter of the training batch
+        cap (so a batch of windows has at least 4 rows), and for a TCN at least 4 receptive
+        fields; it does not depend on the device.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, applied per timestep; "balanced" uses
         ``n_timesteps / (n_classes * np.bincount(y))`` over all training timesteps.
@@ -61,14 +63,24 @@ _SHARED_DOCS = """
     n_iter_no_change : int, default=5
         Patience of early stopping, in epochs.
     device : str, default="auto"
-        Torch device to train and predict on; "auto" is CUDA when available, else the CPU.
+        Torch device to train and predict on: "cpu", "cuda" or "cuda:N"; "auto" is CUDA when
+        available, else the CPU. Other torch device types get a ``ValueError``.
     precision : {"auto", "fp32", "bf16"}, default="auto"
         Arithmetic of the forward pass. "bf16" runs matrix products and convolutions in
         bfloat16 under :func:`torch.autocast` (weights, optimizer and loss stay float32);
-        "fp32" runs everything in float32. "auto" picks whichever was measured faster for
-        this model on this kind of device (see the GPU page of the guide); it is "fp32"
-        wherever bf16 was not measured faster. Read again at each ``predict``, so it may be
-        changed after fitting.
+        LSTM layers run in bf16 only on a CPU with native bf16 (AMX or AVX512-BF16), and in
+        float32 elsewhere: oneDNN has no bf16 LSTM for other CPUs, and cuDNN's would need a
+        gradient scaler. ``net_.precision`` says what ran (for example
+        "bf16 (LSTM layers in fp32)"). "fp32" runs everything in float32 (no TF32 on a
+        GPU). "auto" picks whichever was measured faster for this model on this kind of
+        device (see the GPU page of the guide); it is "fp32" wherever bf16 was not measured
+        faster, and on every CPU without native bf16. Read again at each ``predict``, so it
+        may be changed after fitting.
+    n_threads : int, "auto" or None, default="auto"
+        Torch intra-op threads while fitting and predicting, set for these calls only and
+        restored afterwards. "auto" is half the cores this process may use, at least 1 and
+        at most 4: on a shared machine, threads that wait for a busy core slow a whole fit
+        down many times (see the guide's install page). None keeps torch's own setting.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, batch shuffling and the validation split. The
         same value gives the same model on the CPU.
@@ -84,34 +96,6 @@ def fill_shared_docs(cls):
     """Put the shared keywords' documentation where a labeler's docstring says ``{shared}``."""
     cls.__doc__ = cls.__doc__.replace("    {shared}\n", _SHARED_DOCS.lstrip("\n"))
     return cls
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware (AMX tiles or AVX512-BF16).
-
-    Without it, bf16 autocast on the CPU is emulated and slower than float32. The checks are
-    torch's own (private, so looked up defensively).
-    """
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
-
-
-def resolve_device(device) -> str:
-    """Turn the ``device`` parameter into a torch device string, checking it exists."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
-        ) from None
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available; use device='auto' "
-            "to fall back to the CPU."
-        )
-    return str(parsed)
 
 
 class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
@@ -143,6 +127,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "fp32", "bf16"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -160,13 +145,21 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit the model to labelled sequences.
 
+        Transactional: the fitted attributes are set only when training succeeds. A fit that
+        fails (bad input, an unavailable device, an exception in a callback) leaves an
+        unfitted estimator unfitted and a fitted one as it was. A fit interrupted with
+        ``KeyboardInterrupt`` (Ctrl-C) keeps the last whole epoch's weights (with early
+        stopping, the best epoch's), marks that epoch ``interrupted`` in ``net_.history`` and
+        warns.
+
         Parameters
         ----------
         X : list of array-like of shape (T_i, n_features) or (T_i,), or ndarray of shape \
 (n_sequences, T, n_features)
             Sequences of any lengths; DataFrames are accepted as elements.
         y : list of array-like of shape (T_i,) or ndarray of shape (n_sequences, T)
-            One label per timestep; any sortable labels (ints, strings, bools).
+            One label per timestep; any sortable labels (ints, strings, bools), of one type
+            across all sequences.
 
         Returns
         -------
@@ -180,75 +173,92 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         # fit then transform, not fit_transform: its np.unique(return_inverse=True) peaked at
         # 391 MiB on 10 M labels, against 76 MiB for the two steps (same codes).
         encoder = LabelEncoder().fit(pooled)
+        classes = encoder.classes_
         codes = encoder.transform(pooled).astype(np.int64, copy=False)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"{name} needs at least 2 classes in y; got only {encoder.classes_[0]!r}."
-            )
+        if len(classes) < 2:
+            raise ValueError(f"{name} needs at least 2 classes in y; got only {classes[0]!r}.")
         if self.early_stopping and len(X_list) < 2:
             raise ValueError(
                 "early_stopping=True holds out whole sequences for validation, so it needs at "
                 f"least 2 sequences; got {len(X_list)}."
             )
-        self.classes_ = encoder.classes_
-        self.n_features_in_ = X_list[0].shape[1]
+        class_weight = self._class_weight(classes, pooled)
         y_codes = np.split(codes, np.cumsum([len(x) for x in X_list])[:-1])
+        policy = self._device_policy(resolve_device(self.device))
 
-        device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         torch_seed, shuffle_seed, split_seed = rng.randint(np.iinfo(np.int32).max, size=3)
-        net = self._make_net(device, int(shuffle_seed), int(split_seed), pooled)
-        cuda = torch.device(device)
-        forked = (
-            [cuda.index if cuda.index is not None else torch.cuda.current_device()]
-            if (cuda.type == "cuda")
-            else []
+        net = self._make_net(
+            policy,
+            n_features=X_list[0].shape[1],
+            n_classes=len(classes),
+            class_weight=class_weight,
+            shuffle_seed=int(shuffle_seed),
+            split_seed=int(split_seed),
         )
-        # Seed torch without disturbing the caller's global RNG state.
-        with torch.random.fork_rng(devices=forked):
-            torch.manual_seed(int(torch_seed))
+        with _seeded(policy.device, int(torch_seed)), _settings(policy):
             net.fit(SequenceDataset(X_list, y_codes), y=None)
+        if net.interrupted_:
+            epochs = len(net.history)
+            kept = "the best epoch's" if self.early_stopping else "that epoch's"
+            warnings.warn(
+                f"{name}.fit was interrupted after {epochs} whole epoch(s) of "
+                f"{self.max_epochs}; the model keeps {kept} weights, and net_.history marks "
+                "the last epoch 'interrupted'.",
+                UserWarning,
+                stacklevel=2,
+            )
+        # Only now, all together: a fit that raised above left the estimator as it was.
+        self.classes_ = classes
+        self.n_features_in_ = X_list[0].shape[1]
         self.net_ = net
         return self
 
-    def _batch_cap(self, device):
-        if self.max_batch_timesteps == "auto":
-            return AUTO_BATCH_TIMESTEPS[torch.device(device).type]
-        return self.max_batch_timesteps
+    def _class_weight(self, classes, pooled_labels):
+        """Per-class loss weights as a list of floats, or None."""
+        if self.class_weight is None:
+            return None
+        if isinstance(self.class_weight, dict):
+            known = set(classes.tolist())
+            unknown = [k for k in self.class_weight if k not in known]
+            if unknown:
+                raise ValueError(
+                    f"class_weight has key(s) {unknown!r} that are not classes of y; the "
+                    f"classes are {classes.tolist()!r}."
+                )
+        weights = compute_class_weight(self.class_weight, classes=classes, y=pooled_labels)
+        return [float(w) for w in weights]
 
     #: Device types ("cpu" for a CPU with native bf16 matrix units, "cuda") on which bf16
     #: autocast measured faster for this model than fp32; there ``precision="auto"`` is bf16.
     _bf16_faster_on: frozenset[str] = frozenset()
+    #: Make the device choices of this device type instead of the real one's. Only tests set
+    #: it (on a subclass), to run the CUDA choices on the CPU.
+    _policy_kind: str | None = None
 
-    def _resolve_precision(self, device):
-        """The precision ("fp32" or "bf16") to run with on ``device``."""
-        kind = torch.device(device).type
-        if self.precision == "bf16" and kind == "cuda" and not torch.cuda.is_bf16_supported():
-            raise ValueError(
-                "precision='bf16' was requested but this GPU has no bfloat16 support; use "
-                "precision='fp32' or 'auto'."
-            )
-        if self.precision != "auto":
-            return self.precision
-        if kind == "cpu" and not cpu_has_native_bf16():
-            return "fp32"
-        return "bf16" if kind in self._bf16_faster_on else "fp32"
+    def _device_policy(self, device):
+        """The :class:`~sk_seqlabel._device.DevicePolicy` for ``device`` and the parameters."""
+        return DevicePolicy.resolve(
+            device,
+            max_batch_timesteps=self.max_batch_timesteps,
+            precision=self.precision,
+            bf16_faster_on=self._bf16_faster_on,
+            n_threads=self.n_threads,
+            kind=self._policy_kind,
+        )
 
     def _min_train_length(self):
         """Shortest window "auto" may choose; models with a receptive field raise it."""
         return 1
 
-    def _make_net(self, device, shuffle_seed, split_seed, pooled_labels):
-        weight = None
-        if self.class_weight is not None:
-            weight = torch.as_tensor(
-                compute_class_weight(self.class_weight, classes=self.classes_, y=pooled_labels),
-                dtype=torch.float32,
-            )
-        cap = self._batch_cap(device)
-        window = self.max_train_length
-        if window == "auto":
-            window = min(cap, max(cap // 4, self._min_train_length()))
+    def _train_length(self, policy):
+        """Window length of training: ``max_train_length``, or what "auto" means for it."""
+        if self.max_train_length != "auto":
+            return self.max_train_length
+        cap = policy.train_batch_timesteps
+        return min(cap, max(cap // 4, self._min_train_length()))
+
+    def _make_net(self, policy, *, n_features, n_classes, class_weight, shuffle_seed, split_seed):
         callbacks = []
         train_split = None
         if self.early_stopping:
@@ -267,18 +277,23 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks += copy.deepcopy(self.callbacks or [])
-        module_kwargs = {f"module__{p}": getattr(self, p) for p in self._module_params}
+        batching = {
+            "max_batch_timesteps": policy.train_batch_timesteps,
+            "max_length": self._train_length(policy),
+            "round_lengths": policy.round_lengths,
+            "pin_memory": policy.pin_memory,
+        }
         return SequenceNet(
             module=self._module,
-            module__n_features=self.n_features_in_,
-            module__n_classes=len(self.classes_),
-            **module_kwargs,
-            criterion=torch.nn.CrossEntropyLoss,
-            criterion__weight=weight,
-            criterion__ignore_index=PAD_LABEL,
+            module__n_features=n_features,
+            module__n_classes=n_classes,
+            **{f"module__{p}": getattr(self, p) for p in self._module_params},
+            criterion=TimestepCrossEntropy,
+            criterion__class_weight=class_weight,
             optimizer=torch.optim.Adam,
             # One fused kernel per step instead of a few per parameter tensor: on the CPU the
-            # bare TCN loop trained ~1.07x faster; on a GPU it saves ~10 launches per tensor.
+            # bare TCN loop trained faster (benchmarks/RESULTS.md, section 1); on a GPU it
+            # saves ~10 launches per tensor.
             optimizer__fused=True,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -286,17 +301,13 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             iterator_train=bucketed_loader,
             iterator_train__shuffle=True,
             iterator_train__random_state=shuffle_seed,
-            iterator_train__max_batch_timesteps=cap,
-            iterator_train__max_length=window,
-            iterator_train__round_lengths=ROUND_BATCH_LENGTHS[torch.device(device).type],
+            **{f"iterator_train__{k}": v for k, v in batching.items()},
             iterator_valid=bucketed_loader,
-            iterator_valid__max_batch_timesteps=cap,
-            iterator_valid__max_length=window,
-            iterator_valid__round_lengths=ROUND_BATCH_LENGTHS[torch.device(device).type],
+            **{f"iterator_valid__{k}": v for k, v in batching.items()},
             train_split=train_split,
             callbacks=callbacks,
-            device=device,
-            precision=self._resolve_precision(device),
+            device=policy.device,
+            policy=policy,
             verbose=self.verbose,
         )
 
@@ -339,17 +350,14 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
     def _predict_ragged(self, X, labels):
         """Validate X, then class probabilities (or, with ``labels``, class indices) per step."""
         check_is_fitted(self)
+        # Settings that may change after fitting (max_batch_timesteps, precision, n_threads)
+        # get the same checks, and errors, as at fit.
+        self._validate_params()
         X_list, was_3d = check_sequences(
             X, n_features=self.n_features_in_, estimator_name=type(self).__name__
         )
-        kind = torch.device(self.net_.device).type
-        self.net_.precision = self._resolve_precision(self.net_.device)
-        out = self.net_.predict_ragged(
-            SequenceDataset(X_list),
-            chunk_length=self._batch_cap(self.net_.device),
-            round_lengths=ROUND_BATCH_LENGTHS[kind],
-            labels=labels,
-        )
+        policy = self._device_policy(self.net_.device)
+        out = self.net_.predict_ragged(SequenceDataset(X_list), policy, labels=labels)
         return out, was_3d
 
     def score(self, X, y, sample_weight=None):
@@ -369,3 +377,28 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported by score().")
         return timestep_accuracy_score(y, self.predict(X))
+
+
+def _settings(policy):
+    """The process-wide torch settings of a fit or predict under ``policy`` (restored after)."""
+    return torch_settings(policy.n_threads, cuda=torch.device(policy.device).type == "cuda")
+
+
+@contextlib.contextmanager
+def _seeded(device, seed):
+    """Seed torch for one fit, leaving the caller's random state as it was.
+
+    Only the CPU generator and that of the training device are seeded (and restored):
+    ``torch.manual_seed`` would reseed every CUDA device of the machine.
+    """
+    device = torch.device(device)
+    on_cuda = device.type == "cuda"
+    forked = []
+    if on_cuda:
+        forked = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=forked):
+        torch.default_generator.manual_seed(seed)
+        if on_cuda:
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        yield

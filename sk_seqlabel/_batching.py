@@ -135,8 +135,13 @@ def padded_length(longest, round_lengths=False):
     return -(-int(longest) // step) * step
 
 
-def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None, round_lengths=False):
+def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None):
     """Group sequence indices into batches of similar length.
+
+    The plan never depends on the device: batches padded to rounded lengths on a GPU
+    (:func:`collate_padded`) hold the same sequences as on a CPU, so training takes the same
+    optimizer steps everywhere, at a cost of at most ``max(8, longest / 8)`` padded steps per
+    row over the cap.
 
     Parameters
     ----------
@@ -149,8 +154,6 @@ def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None, round_lengt
     rng : numpy.random.Generator, optional
         When given, lengths are jittered before sorting and the batch order is shuffled;
         otherwise the plan is deterministic (longest first).
-    round_lengths : bool, default=False
-        Batches will be padded to :func:`padded_length` (rounded up); the cap counts that.
 
     Returns
     -------
@@ -174,16 +177,12 @@ def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None, round_lengt
     # Greedy over lengths in descending order: the first index of a batch is its longest
     # (up to jitter), so the padded size is known when the batch opens.
     while start < len(order):
-        longest = padded_length(lengths[order[start]], round_lengths)
+        longest = int(lengths[order[start]])
         rows = max(1, min(batch_size, max_batch_timesteps // max(longest, 1)))
         stop = start + rows
         chunk = order[start:stop]
         # Jitter can put a longer sequence later in the batch; shrink until the cap holds.
-        while (
-            len(chunk) > 1
-            and len(chunk) * padded_length(lengths[chunk].max(), round_lengths)
-            > max_batch_timesteps
-        ):
+        while len(chunk) > 1 and len(chunk) * lengths[chunk].max() > max_batch_timesteps:
             chunk = chunk[:-1]
         batches.append(chunk)
         start += len(chunk)
@@ -210,8 +209,6 @@ class BucketBatchSampler(Sampler):
     max_length : int, optional
         Cut longer sequences into windows of at most this many steps
         (:func:`split_into_windows`) and yield ``(index, start, stop)`` keys.
-    round_lengths : bool, default=False
-        Plan for batches padded to :func:`padded_length`.
     """
 
     def __init__(
@@ -223,10 +220,8 @@ class BucketBatchSampler(Sampler):
         random_state=None,
         indices=None,
         max_length=None,
-        round_lengths=False,
     ):
         self.lengths = np.asarray(lengths)
-        self.round_lengths = round_lengths
         self.batch_size = batch_size
         self.max_batch_timesteps = max_batch_timesteps
         self.shuffle = shuffle
@@ -243,9 +238,7 @@ class BucketBatchSampler(Sampler):
             seq, start, stop = split_into_windows(self.lengths, self.max_length, rng)
             keys = list(zip(self.indices[seq].tolist(), start.tolist(), stop.tolist(), strict=True))
             lengths = stop - start
-        plan = plan_batches(
-            lengths, self.batch_size, self.max_batch_timesteps, rng, self.round_lengths
-        )
+        plan = plan_batches(lengths, self.batch_size, self.max_batch_timesteps, rng)
         return [[keys[j] for j in batch] for batch in plan]
 
     def __iter__(self):
@@ -302,6 +295,7 @@ def bucketed_loader(
     random_state=None,
     max_length=None,
     round_lengths=False,
+    pin_memory=False,
 ):
     """A ``DataLoader`` over length-bucketed, padded batches of a :class:`SequenceDataset`.
 
@@ -309,7 +303,13 @@ def bucketed_loader(
     the validation split) work too. With ``max_length``, longer sequences are cut into windows
     (new offsets each epoch when shuffling). With ``shuffle=False`` the plan is fixed, and
     ``loader.batch_sampler`` yields each batch's keys (dataset positions) in loader order.
-    With ``round_lengths``, batches are padded to lengths that repeat (:func:`padded_length`).
+    With ``round_lengths``, batches are padded to lengths that repeat (:func:`padded_length`);
+    the plan (which sequences share a batch, in which order) is the same either way. With
+    ``pin_memory``, batches are collated into page-locked memory, so copies to a GPU can run
+    without blocking.
+
+    The loader draws its base seed from a private generator, so iterating it leaves torch's
+    global random state alone.
     """
     parent, indices = _parent_and_indices(dataset)
     sampler = BucketBatchSampler(
@@ -320,7 +320,14 @@ def bucketed_loader(
         random_state,
         indices=indices,
         max_length=max_length,
-        round_lengths=round_lengths,
     )
     collate = functools.partial(collate_padded, round_lengths=round_lengths)
-    return DataLoader(parent, batch_sampler=sampler, collate_fn=collate)
+    # A DataLoader draws a base seed for its workers on every iteration, from torch's global
+    # generator unless given one; ours has no workers, so a fresh generator costs nothing.
+    return DataLoader(
+        parent,
+        batch_sampler=sampler,
+        collate_fn=collate,
+        pin_memory=pin_memory,
+        generator=torch.Generator(),
+    )

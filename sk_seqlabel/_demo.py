@@ -136,7 +136,7 @@ def run_demo(
     """
     import torch
 
-    from ._base import resolve_device
+    from ._device import resolve_device
 
     out = sys.stdout if file is None else file
 

@@ -1,11 +1,17 @@
 """The skorch net that trains a sequence module on padded batches.
 
 Overridden hooks: the loss (flatten, ignore padded steps), a ragged inference loop (unpad back
-to input order), the forward pass (under bf16 autocast when ``precision="bf16"``) and the epoch
-loop's per-batch loss recording (one host synchronisation per epoch instead of one per batch).
-Batching is skorch's own iterator mechanism with
+to input order), the forward pass (under bf16 autocast when the policy says so, inputs copied
+without blocking, lengths left on the host), the module's initialisation (the device policy's
+code paths), the fit loop (an interrupted fit is recorded and rolled back to the last whole
+epoch) and the epoch loop's per-batch loss recording (one host synchronisation per epoch
+instead of one per batch). Batching is skorch's own iterator mechanism with
 :func:`~sk_seqlabel._batching.bucketed_loader` plugged in; history, printing, progress bars
 and early stopping are skorch callbacks.
+
+Everything a fitted net keeps outside the module, optimizer and criterion (callbacks, history,
+keyword arguments) is plain Python: skorch maps only those three to the CPU when a model
+trained on a GPU is unpickled on a machine without one.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ import ctypes.util
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import Subset
 
 from ._batching import PAD_LABEL, bucketed_loader
+from ._device import torch_settings
 
-__all__ = ["SequenceNet", "TimestepAccuracy"]
+__all__ = ["SequenceNet", "TimestepAccuracy", "TimestepCrossEntropy"]
 
 
 #: Batches between two hand-backs of freed heap memory to the OS on the CPU.
@@ -68,15 +75,35 @@ class TimestepAccuracy(Callback):
     def on_batch_end(self, net, batch, training, y_pred=None, **kwargs):
         if training or y_pred is None:
             return
-        y = batch[1].to(y_pred.device)
+        y = batch[1].to(y_pred.device, non_blocking=True)
         real = y != PAD_LABEL
         # Device tensors, summed on the device: read once at the epoch's end, not per batch.
         self._correct = self._correct + ((y_pred.argmax(-1) == y) & real).sum()
         self._total = self._total + real.sum()
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
-        if dataset_valid is not None and int(self._total):
-            net.history.record(self.name, int(self._correct) / int(self._total))
+        correct, total = int(self._correct), int(self._total)
+        # Back to Python numbers: a device tensor kept here would make a GPU-trained model
+        # impossible to unpickle on a CPU-only machine (skorch maps only module, optimizer and
+        # criterion).
+        self._correct = self._total = 0
+        if dataset_valid is not None and total:
+            net.history.record(self.name, correct / total)
+
+
+class TimestepCrossEntropy(torch.nn.CrossEntropyLoss):
+    """Cross-entropy averaged over real timesteps (``PAD_LABEL`` targets are ignored).
+
+    Parameters
+    ----------
+    class_weight : sequence of float, optional
+        Weight of each class, applied per timestep, as scikit-learn's ``class_weight``. Given
+        as plain numbers so that the net's stored keyword arguments hold no tensor.
+    """
+
+    def __init__(self, class_weight=None):
+        weight = None if class_weight is None else torch.tensor(class_weight, dtype=torch.float32)
+        super().__init__(weight=weight, ignore_index=PAD_LABEL)
 
 
 class SequenceNet(NeuralNet):
@@ -84,22 +111,111 @@ class SequenceNet(NeuralNet):
 
     The module is called as ``module(x=..., lengths=...)`` and returns logits
     (batch, time, n_classes); targets are (batch, time) with ``PAD_LABEL`` at padded steps.
+
+    Parameters
+    ----------
+    module, *args, **kwargs
+        As for :class:`skorch.NeuralNet`.
+    policy : DevicePolicy
+        How to run on the device (:class:`~sk_seqlabel._device.DevicePolicy`): precision,
+        code paths, pinned memory, threads. :meth:`predict_ragged` takes the policy of each
+        call and records it here.
+
+    Attributes
+    ----------
+    interrupted_ : bool
+        True when the last fit was stopped by a ``KeyboardInterrupt`` (not by early
+        stopping); the module then holds the weights of the last whole epoch (or, with early
+        stopping, of the best one), and the history ends with that epoch, marked
+        ``interrupted``.
     """
 
-    def __init__(self, module, *args, precision="fp32", **kwargs):
+    def __init__(self, module, *args, policy, **kwargs):
         super().__init__(module, *args, **kwargs)
-        #: "fp32" or "bf16": the dtype of the forward pass's matrix products (autocast).
-        self.precision = precision
+        self.policy = policy
 
-    def autocast(self):
+    @property
+    def precision(self):
+        """What the forward pass ran in: "fp32", "bf16" or "bf16 (LSTM layers in fp32)"."""
+        return self.policy.description
+
+    def autocast(self, policy=None):
         """The context the module's forward pass runs in: bf16 autocast or nothing."""
-        if self.precision == "bf16":
+        policy = policy or self.policy
+        if policy.precision == "bf16":
             return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def configure_module(self, policy):
+        """Give the module the policy's code paths and recurrent precision (speed only)."""
+        self.module_.configure_runtime(
+            conv_path=policy.conv_path,
+            lstm_path=policy.lstm_path,
+            low_precision_recurrence=policy.recurrent_precision == "bf16",
+        )
+
+    def initialize_module(self):
+        super().initialize_module()
+        self.configure_module(self.policy)
+        return self
+
     def infer(self, x, **fit_params):
+        # Not skorch's to_tensor: the input is copied without blocking (from pinned memory on
+        # CUDA), and the lengths stay on the host, where packing an LSTM batch reads them;
+        # modules move their own copy to the device when they need one.
+        x_dict = {
+            "x": x["x"].to(self.device, non_blocking=True),
+            "lengths": x["lengths"],
+            **fit_params,
+        }
         with self.autocast():
-            return super().infer(x, **fit_params)
+            return self.module_(**x_dict)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's fit loop, with an interrupted fit rolled back to its last whole epoch.
+
+        skorch ends a fit quietly on ``KeyboardInterrupt`` (early stopping raises it too). A
+        user's interrupt mid-epoch leaves the weights of a partial epoch and a partial history
+        row; here the row is dropped, the last whole epoch's weights restored (early
+        stopping's ``load_best`` then picks the best epoch as usual), the last row marked
+        ``interrupted`` and :attr:`interrupted_` set, so the estimator can warn.
+        """
+        self.interrupted_ = False
+        self._epoch_weights = None
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            if not self._stopped_early():
+                self._roll_back_to_last_epoch()
+            raise
+        finally:
+            self._epoch_weights = None
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self._keep_epoch_weights()
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        self._keep_epoch_weights()
+
+    def _keep_epoch_weights(self):
+        # The weights at the start and after each whole epoch, for an interrupt mid-epoch.
+        self._epoch_weights = {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
+
+    def _stopped_early(self):
+        return any(
+            isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience for _, cb in self.callbacks_
+        )
+
+    def _roll_back_to_last_epoch(self):
+        self.interrupted_ = True
+        if self.history and "train_loss" not in self.history[-1]:
+            self.history.pop()  # the partial epoch
+        if self._epoch_weights is not None:
+            self.module_.load_state_dict(self._epoch_weights)
+        if self.history:
+            self.history.record("interrupted", True)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """skorch's epoch loop, reading the batch losses off the device once per epoch.
@@ -116,45 +232,47 @@ class SequenceNet(NeuralNet):
             return
         batches, losses = [], []
         trim = torch.device(self.device).type == "cpu"
-        for batch in iterator:
-            if trim and len(batches) % TRIM_EVERY == TRIM_EVERY - 1:
-                release_freed_memory()
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            loss = step["loss"].detach()
-            if self.verbose:
-                loss = loss.item()
-            losses.append(loss)
-            self.history.record_batch(prefix + "_loss", loss)
-            # lengths are still on the host here: summing them waits for nothing
-            self.history.record_batch(prefix + "_batch_size", int(batch[0]["lengths"].sum()))
-            batches.append(self.history[-1]["batches"][-1])
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-        if losses and torch.is_tensor(losses[0]):
-            for record, loss in zip(batches, torch.stack(losses).tolist(), strict=True):
-                record[prefix + "_loss"] = loss
+        try:
+            for batch in iterator:
+                if trim and len(batches) % TRIM_EVERY == TRIM_EVERY - 1:
+                    release_freed_memory()
+                self.notify("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                loss = step["loss"].detach()
+                if self.verbose:
+                    loss = loss.item()
+                losses.append(loss)
+                self.history.record_batch(prefix + "_loss", loss)
+                # lengths are on the host (see infer): summing them waits for nothing
+                self.history.record_batch(prefix + "_batch_size", int(batch[0]["lengths"].sum()))
+                batches.append(self.history[-1]["batches"][-1])
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+        finally:
+            # Also when interrupted: the history must hold floats, never device tensors.
+            if losses and torch.is_tensor(losses[0]):
+                for record, loss in zip(batches, torch.stack(losses).tolist(), strict=True):
+                    record[prefix + "_loss"] = loss
         self.history.record(prefix + "_batch_count", len(batches))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         # Cross-entropy with ignore_index=PAD_LABEL averages over real timesteps only, each
         # weighted by its class weight (criterion__weight), as scikit-learn's class_weight does.
-        y_true = y_true.to(y_pred.device)
+        y_true = y_true.to(y_pred.device, non_blocking=True)
         return self.criterion_(y_pred.reshape(-1, y_pred.shape[-1]).float(), y_true.reshape(-1))
 
-    def predict_ragged(self, dataset, chunk_length, round_lengths=False, labels=False):
+    def predict_ragged(self, dataset, policy, labels=False):
         """Class probabilities (or indices) for every sequence of ``dataset``, in its order.
 
-        Sequences up to ``chunk_length`` steps go through length-bucketed batches; longer ones
-        go through the module's ``forward_chunked``, which gives the same result in memory
-        bounded by ``chunk_length`` padded steps rather than by the sequences.
+        Sequences up to ``policy.inference_batch_timesteps`` steps go through length-bucketed
+        batches; longer ones go through the module's ``forward_chunked``, which gives the same
+        result in memory bounded by that many padded steps rather than by the sequences.
 
         Parameters
         ----------
         dataset : SequenceDataset
-        chunk_length : int
-            The longest sequence predicted in one piece.
-        round_lengths : bool, default=False
-            Pad batches to lengths that repeat (see ``bucketed_loader``).
+        policy : DevicePolicy
+            How to run this call (chunk length, length rounding, precision, code paths,
+            threads); recorded as :attr:`policy`.
         labels : bool, default=False
             Return the index of the most probable class at each step instead of the
             probabilities: the argmax of the logits, taken on the device, so only one int32 per
@@ -165,12 +283,21 @@ class SequenceNet(NeuralNet):
         list of ndarray of shape (T_i, n_classes), dtype float32, or of shape (T_i,), dtype
         int32 with ``labels``
         """
+        self.check_is_fitted()
+        self.policy = policy
+        self.configure_module(policy)
+        self._set_training(False)
+        with torch_settings(policy.n_threads, cuda=policy.device.startswith("cuda")):
+            with torch.no_grad(), self.autocast(policy):
+                return self._predict_ragged(dataset, policy, labels)
 
+    def _predict_ragged(self, dataset, policy, labels):
         def finish(logits):
             if labels:
                 return logits.argmax(dim=-1).to(torch.int32).cpu().numpy()
             return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
+        chunk_length = policy.inference_batch_timesteps
         out = [None] * len(dataset)
         is_long = dataset.lengths > chunk_length
         short = np.flatnonzero(~is_long)
@@ -180,23 +307,22 @@ class SequenceNet(NeuralNet):
                 Subset(dataset, short),
                 batch_size=self.batch_size,
                 max_batch_timesteps=chunk_length,
-                round_lengths=round_lengths,
+                round_lengths=policy.round_lengths,
+                pin_memory=policy.pin_memory,
             )
             # Without shuffling the sampler's plan is fixed, so it lines up with the loader.
             trim = torch.device(self.device).type == "cpu"
             for n, (keys, batch) in enumerate(zip(loader.batch_sampler, loader, strict=True)):
                 if trim and n % TRIM_EVERY == TRIM_EVERY - 1:
                     release_freed_memory()
-                logits = self.evaluation_step(batch, training=False)  # autocast in infer
-                result = finish(logits)
+                result = finish(self.infer(batch[0]))
                 lengths = batch[0]["lengths"].tolist()
                 for row, (i, length) in enumerate(zip(keys, lengths, strict=True)):
                     out[i] = result[row, :length]
         if is_long.any():
-            self.check_is_fitted()
-            self._set_training(False)
             long = np.flatnonzero(is_long)
-            with self.autocast():
+            threads = getattr(self.module_, "chunked_threads", None)
+            with torch_settings(threads):
                 logits = self.module_.forward_chunked(
                     [torch.from_numpy(dataset.X[i]) for i in long], chunk_length
                 )

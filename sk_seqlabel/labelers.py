@@ -99,6 +99,7 @@ class TCNLabeler(BaseSequenceLabeler):
         n_iter_no_change=5,
         device="auto",
         precision="auto",
+        n_threads="auto",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -119,6 +120,7 @@ class TCNLabeler(BaseSequenceLabeler):
         self.n_iter_no_change = n_iter_no_change
         self.device = device
         self.precision = precision
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -226,6 +228,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         n_iter_no_change=5,
         device="auto",
         precision="auto",
+        n_threads="auto",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -245,6 +248,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         self.n_iter_no_change = n_iter_no_change
         self.device = device
         self.precision = precision
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -349,6 +353,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         n_iter_no_change=5,
         device="auto",
         precision="auto",
+        n_threads="auto",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -371,6 +376,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         self.n_iter_no_change = n_iter_no_change
         self.device = device
         self.precision = precision
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

@@ -126,10 +126,33 @@ def test_rounded_lengths_repeat_cost_at_most_an_eighth_and_respect_the_cap():
     # 10..5000 steps span 9 doublings: at most 8 lengths per doubling (plus the first ones)
     assert len(np.unique(rounded)) <= 8 * 10
     for rng in (None, np.random.default_rng(0)):
-        plan = plan_batches(lengths, 64, 2**14, rng=rng, round_lengths=True)
+        plan = plan_batches(lengths, 64, 2**14, rng=rng)
         assert sorted(np.concatenate(plan).tolist()) == list(range(len(lengths)))
         for batch in plan:
-            assert len(batch) == 1 or len(batch) * rounded[batch].max() <= 2**14
+            # planned on real lengths: rounding adds at most an eighth (8 steps) per row
+            cap = 2**14 + len(batch) * np.maximum(8, lengths[batch].max() / 8)
+            assert len(batch) == 1 or len(batch) * rounded[batch].max() <= cap
+
+
+def test_rounding_lengths_does_not_change_which_sequences_train_together():
+    # The GPU pads to rounded lengths; the batches, and so the optimizer steps, stay the same.
+    lengths = _lengths(300, seed=5)
+    X = [np.ones((n, 1), np.float32) for n in lengths]
+    y = [np.zeros(n, np.int64) for n in lengths]
+
+    def epochs(round_lengths):
+        loader = bucketed_loader(
+            SequenceDataset(X, y),
+            batch_size=16,
+            max_batch_timesteps=4096,
+            shuffle=True,
+            random_state=0,
+            max_length=512,
+            round_lengths=round_lengths,
+        )
+        return [[Xb["lengths"].tolist() for Xb, _ in loader] for _ in range(2)]
+
+    assert epochs(True) == epochs(False)
 
 
 def test_loader_with_rounded_lengths_pads_to_the_rounded_length():

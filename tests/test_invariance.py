@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 
-from sk_seqlabel import _base as sk_base
-
 
 def _sequences(seed=0, F=4):
     rng = np.random.default_rng(seed)
@@ -48,12 +46,15 @@ def test_unidirectional_prediction_does_not_depend_on_batch_mates(fitted_unidire
     _assert_batch_invariant(fitted_unidirectional)
 
 
-def test_rounded_batch_lengths_do_not_change_predictions(fitted, monkeypatch):
-    # On a GPU batches are padded to lengths that repeat (ROUND_BATCH_LENGTHS); force it here.
+def test_the_gpu_choices_do_not_change_predictions(fitted, monkeypatch):
+    # A GPU pads batches to lengths that repeat, runs the TCN as a GEMM, the reverse LSTM
+    # packed, and predicts in larger batches: the CUDA policy, run here on the CPU.
     X = [*_sequences(seed=1), np.ones((101, 4), np.float32)]
+    monkeypatch.setattr(fitted, "precision", "fp32")  # "auto" may differ between the two
     plain = fitted.predict_proba(X)
-    monkeypatch.setitem(sk_base.ROUND_BATCH_LENGTHS, "cpu", True)
+    monkeypatch.setattr(fitted, "_policy_kind", "cuda")
     rounded = fitted.predict_proba(X)
+    assert fitted.net_.policy.kind == "cuda" and fitted.net_.policy.round_lengths
     for a, b in zip(plain, rounded, strict=True):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
 

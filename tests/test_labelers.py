@@ -7,7 +7,7 @@ import torch
 from skorch.callbacks import Callback, LRScheduler
 
 from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
-from sk_seqlabel import _base as sk_base
+from sk_seqlabel import _device as sk_device
 from sk_seqlabel import _net as sk_net
 from sk_seqlabel.datasets import make_sequence_labeling
 
@@ -208,13 +208,13 @@ def test_bf16_scores_within_half_a_point_of_fp32(labeler_cls, easy_data):
 
 
 def test_precision_auto_is_fp32_on_a_cpu_without_native_bf16(make_labeler, tiny_data, monkeypatch):
-    monkeypatch.setattr(sk_base, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(sk_device, "cpu_has_native_bf16", lambda: False)
     clf = make_labeler(max_epochs=1, precision="auto").fit(*tiny_data)
     assert clf.net_.precision == "fp32"
 
 
 def test_precision_auto_follows_what_was_measured_faster(make_labeler, tiny_data, monkeypatch):
-    monkeypatch.setattr(sk_base, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(sk_device, "cpu_has_native_bf16", lambda: True)
     clf = make_labeler(max_epochs=1, precision="auto", device="cpu").fit(*tiny_data)
     expected = "bf16" if "cpu" in type(clf)._bf16_faster_on else "fp32"
     assert clf.net_.precision == expected

@@ -61,6 +61,12 @@ class ConvLSTM(nn.Module):
         The recurrent part (``batch_first=True``) over pooled steps.
     head : torch.nn.Linear
         Maps ``hidden_size * num_directions + n_filters`` features to ``n_classes`` logits.
+    low_precision_recurrence : bool
+        Whether an enclosing autocast may run the LSTM in lower precision; set by
+        :meth:`configure_runtime`.
+    chunked_threads : int
+        Intra-op threads :meth:`forward_chunked` runs best on (as
+        :attr:`~sk_seqlabel.modules.lstm.LSTM.chunked_threads`); the caller applies it.
 
     Examples
     --------
@@ -70,6 +76,9 @@ class ConvLSTM(nn.Module):
     >>> model(x, lengths).shape
     torch.Size([2, 10, 4])
     """
+
+    low_precision_recurrence = True
+    chunked_threads = 1
 
     def __init__(
         self,
@@ -111,7 +120,8 @@ class ConvLSTM(nn.Module):
         x : torch.Tensor of shape (batch, time, n_features)
             Padded batch; the padding values are never used.
         lengths : torch.Tensor of shape (batch,), int64
-            Real length of each sequence, on the device of ``x``, each in ``[1, time]``.
+            Real length of each sequence, each in ``[1, time]``, on the CPU (best: packing
+            then needs no device synchronisation) or on the device of ``x``.
 
         Returns
         -------
@@ -119,12 +129,29 @@ class ConvLSTM(nn.Module):
             Logits; values at padded steps are arbitrary.
         """
         n_steps, pool = x.shape[1], self.pool_size
-        padding = torch.arange(n_steps, device=x.device) >= lengths[:, None]  # (batch, time)
+        # (batch, time); lengths may come on the host (run_lstm's packing wants them there)
+        steps = torch.arange(n_steps, device=x.device)
+        padding = steps >= lengths.to(x.device, non_blocking=True)[:, None]
         features = self._features(x, padding)
         pooled = self._pool(features)
         pooled_lengths = (lengths + pool - 1) // pool
-        recurrent = run_lstm(self.lstm, pooled, pooled_lengths, self.path)
+        recurrent = run_lstm(
+            self.lstm, pooled, pooled_lengths, self.path, self.low_precision_recurrence
+        )
         return self._head(recurrent, features)
+
+    def configure_runtime(
+        self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
+    ):
+        """Choose the LSTM's path and precision; speed only, same parameters.
+
+        Takes the choices every sequence module of this package takes; ``conv_path`` does not
+        apply here (the front end is one ``nn.Conv1d``).
+        """
+        if lstm_path not in PATHS:
+            raise ValueError(f"lstm_path must be one of {PATHS}; got {lstm_path!r}.")
+        self.path = lstm_path
+        self.low_precision_recurrence = low_precision_recurrence
 
     def _features(self, x, padding):
         """Convolution features (batch, time, n_filters), zero at the ``padding`` steps."""
@@ -190,7 +217,12 @@ class ConvLSTM(nn.Module):
             # reaching the kept steps a..b elsewhere, since the piece extends by the kernel.
             return self._features(piece, no_padding)[:, a - lo : b - lo]
 
-        recurrent = run_lstm_chunked(self.lstm, lambda k: self._pool(features(k)), len(bounds))
+        recurrent = run_lstm_chunked(
+            self.lstm,
+            lambda k: self._pool(features(k)),
+            len(bounds),
+            low_precision=self.low_precision_recurrence,
+        )
         logits = torch.empty(n_steps, self.head.out_features)
         for k, output in recurrent:
             logits[slice(*bounds[k])] = self._head(output, features(k))[0].float().cpu()

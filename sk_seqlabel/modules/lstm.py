@@ -4,7 +4,7 @@ The padding-exact recurrence lives in :func:`run_lstm`, which :class:`ConvLSTM
 <sk_seqlabel.modules.conv_lstm.ConvLSTM>` reuses for its recurrent part.
 """
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 from torch import nn
@@ -118,8 +118,21 @@ def lstm_recurrence(x, weights, hx=None):
     return output, (h, c)
 
 
+def recurrence_precision(x, low_precision):
+    """The context a recurrence on ``x`` runs in: autocast switched off unless ``low_precision``.
+
+    Off, the LSTM runs in its weights' dtype (float32) while the rest of the model stays under
+    autocast: oneDNN has no bf16 LSTM on CPUs without native bf16, and on CUDA autocast would
+    run cuDNN's LSTM in half precision, which needs a gradient scaler to train.
+    """
+    if low_precision or not torch.is_autocast_enabled(x.device.type):
+        return nullcontext()
+    return torch.autocast(x.device.type, enabled=False)
+
+
 def _run_packed(lstm, x, lengths):
-    # pack_padded_sequence wants host lengths (cuDNN plans batch sizes per step on the host)
+    # pack_padded_sequence wants host lengths (cuDNN plans batch sizes per step on the host);
+    # callers pass them on the host, so .cpu() costs no device synchronisation
     packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
     output, _ = lstm(packed)
     output, _ = pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])
@@ -139,7 +152,7 @@ def _run_flip(lstm, x, lengths):
     return x
 
 
-def run_lstm(lstm, x, lengths, path="auto"):
+def run_lstm(lstm, x, lengths, path="auto", low_precision=True):
     """Run ``lstm`` over a padded batch so that padding never reaches a real step.
 
     A forward direction is causal, so it runs over the padded batch as is. A reverse direction
@@ -160,10 +173,14 @@ def run_lstm(lstm, x, lengths, path="auto"):
     x : torch.Tensor of shape (batch, time, input_size)
         Padded batch; the values beyond each length are never read into a real step.
     lengths : torch.Tensor of shape (batch,), int64
-        Real length of each sequence, on the device of ``x``, each in ``[1, time]``.
+        Real length of each sequence, each in ``[1, time]``; on the CPU (best: the packed path
+        then needs no device synchronisation) or on the device of ``x``.
     path : {"auto", "packed", "flip"}, default="auto"
         How a bidirectional ``lstm`` runs; ``"auto"`` is ``"packed"`` when ``x`` is on CUDA and
         ``"flip"`` otherwise. Both give the same result up to rounding.
+    low_precision : bool, default=True
+        Let an enclosing :func:`torch.autocast` run the LSTM in lower precision; False runs it
+        in float32 (:func:`recurrence_precision`).
 
     Returns
     -------
@@ -190,11 +207,12 @@ def run_lstm(lstm, x, lengths, path="auto"):
     # give the LSTM its weights' dtype: under CUDA autocast cuDNN's RNN wrapper then casts to
     # fp16 itself, whereas a bf16 input would miss cuDNN
     x = x.to(lstm.weight_ih_l0.dtype)
-    if not lstm.bidirectional:
-        return lstm(x)[0]
-    if path == "packed" or (path == "auto" and x.is_cuda):
-        return _run_packed(lstm, x, lengths)
-    return _run_flip(lstm, x, lengths)
+    with recurrence_precision(x, low_precision):
+        if not lstm.bidirectional:
+            return lstm(x)[0]
+        if path == "packed" or (path == "auto" and x.is_cuda):
+            return _run_packed(lstm, x, lengths)
+        return _run_flip(lstm, x, lengths)
 
 
 def _flush_denormal_is_on():
@@ -205,30 +223,25 @@ def _flush_denormal_is_on():
 
 @contextmanager
 def _chunked_recurrence_mode(device):
-    """Settings for the chunked recurrence on the CPU, restored on exit; nothing elsewhere.
+    """Flush denormal floats to zero in this thread for the chunked recurrence on the CPU.
 
-    - One intra-op thread: the recurrence of a few long sequences is a chain of (rows, hidden)
-      products, too small to split. On 2 cores a 1-layer LSTM over 200,000 steps of one
-      sequence ran 1.8x faster on one thread than on two.
-    - Denormal floats flushed to zero: the cell state of a long sequence drifts into the
-      denormal range, where each multiply is many times slower. An untrained BiLSTM(64) over
-      200,000 steps ran 2.2x faster with flushing; the values flushed are below 1.2e-38, far
-      under any tolerance of the result.
+    The cell state of a long sequence drifts into the denormal range, where each multiply is
+    many times slower; flushing made an untrained BiLSTM(64) over 200,000 steps run 2.2x faster
+    (benchmarks/RESULTS.md, section 5). The values flushed are below 1.2e-38, far under any
+    tolerance of the result. The flag is per thread; it is restored on exit.
     """
     if torch.device(device).type != "cpu":
         yield
         return
-    threads, flushing = torch.get_num_threads(), _flush_denormal_is_on()
-    torch.set_num_threads(1)
+    flushing = _flush_denormal_is_on()
     torch.set_flush_denormal(True)
     try:
         yield
     finally:
         torch.set_flush_denormal(flushing)
-        torch.set_num_threads(threads)
 
 
-def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None):
+def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None, low_precision=True):
     """Run ``lstm`` over one long sequence chunk by chunk, exactly and in bounded memory.
 
     Each layer and direction carries its ``(h, c)`` state from chunk to chunk: forward
@@ -241,9 +254,10 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None):
     2 bidirectional layers that is 9 layer-direction passes against 4 for the whole sequence
     in one piece, for 1 unidirectional layer 1 against 1.
 
-    While it runs on the CPU, torch uses one intra-op thread and flushes denormal floats to
-    zero (both restored when the generator is exhausted or closed): see
-    ``_chunked_recurrence_mode``.
+    While it runs on the CPU, the calling thread flushes denormal floats to zero (restored when
+    the generator is exhausted or closed): see ``_chunked_recurrence_mode``. The recurrence of a
+    few long rows is a chain of small products, best run on one intra-op thread
+    (:attr:`LSTM.chunked_threads`); the caller sets that.
 
     Parameters
     ----------
@@ -263,6 +277,8 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None):
         length, longest first: every row that goes on to chunk ``k + 1`` fills chunk ``k``, and
         the rows of chunk ``k + 1`` are the first rows of chunk ``k``. None: one row that fills
         every chunk.
+    low_precision : bool, default=True
+        As in :func:`run_lstm`.
 
     Yields
     ------
@@ -288,6 +304,7 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None):
     # entering[layer][direction][k]: (h, c) entering chunk k in that direction's time order,
     # one row per row of chunk k (None: zeros)
     entering = [[[None] * n_chunks for _ in range(n_dirs)] for _ in range(n_layers)]
+    weights = contiguous_layer_weights(lstm)
     forward_order, reverse_order = range(n_chunks), range(n_chunks - 1, -1, -1)
 
     def rows(k):
@@ -304,7 +321,12 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None):
         return tuple(F.pad(state, (0, 0, 0, extra)) for state in hx)
 
     def run(layer, direction, inputs, hx, k):
-        weights = _layer_weights(lstm, layer, reverse=direction == 1)
+        # per call, not around the generator: the caller's code between two yields keeps its
+        # own autocast state
+        with recurrence_precision(inputs, low_precision):
+            return run_direction(weights[layer, direction], direction, inputs, hx, k)
+
+    def run_direction(weights, direction, inputs, hx, k):
         if direction == 0:
             return lstm_recurrence(inputs, weights, hx)
         lengths = None if chunk_lengths is None else chunk_lengths[k]
@@ -346,6 +368,45 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None):
             yield k, out
 
 
+def contiguous_layer_weights(lstm, flatten=None):
+    """Each layer's and direction's weights for ``torch.lstm``, keyed ``(layer, direction)``.
+
+    cuDNN takes the weights of one call as a single flat buffer; handed one layer's slice of
+    an ``nn.LSTM``'s buffer it warns about non-contiguous weights and copies them at every
+    call. With ``flatten`` (default: on CUDA) each layer and direction gets its own flat copy
+    once, which every chunk then reuses; elsewhere the parameters are returned as they are.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lstm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+    >>> flat = contiguous_layer_weights(lstm, flatten=True)
+    >>> sorted(flat)
+    [(0, 0), (0, 1), (1, 0), (1, 1)]
+    >>> torch.equal(flat[1, 1][0], lstm.weight_ih_l1_reverse)
+    True
+    """
+    n_dirs = 2 if lstm.bidirectional else 1
+    weights = {
+        (layer, d): _layer_weights(lstm, layer, reverse=d == 1)
+        for layer in range(lstm.num_layers)
+        for d in range(n_dirs)
+    }
+    if not (lstm.weight_ih_l0.is_cuda if flatten is None else flatten):
+        return weights
+    flat = {}
+    for key, layer_weights in weights.items():
+        w_ih = layer_weights[0]
+        one = nn.LSTM(w_ih.shape[1], lstm.hidden_size, bias=lstm.bias, batch_first=True)
+        one = one.to(device=w_ih.device, dtype=w_ih.dtype)
+        with torch.no_grad():
+            for target, source in zip(_layer_weights(one, 0, False), layer_weights, strict=True):
+                target.copy_(source)
+        one.flatten_parameters()
+        flat[key] = [w.detach() for w in _layer_weights(one, 0, False)]
+    return flat
+
+
 def _reverse_ragged(x, lengths, weights, hx):
     """One reverse-direction layer over a chunk whose rows end at different steps.
 
@@ -354,7 +415,7 @@ def _reverse_ragged(x, lengths, weights, hx):
     the state after its own steps: a packed sequence gives exactly that, where a padded batch
     would run the padding into the state of the shorter rows.
     """
-    lengths = lengths.to(x.device)
+    # lengths stay on the host: packing reads them there, reverse_padded moves its own copy
     packed = pack_padded_sequence(reverse_padded(x, lengths), lengths.cpu(), batch_first=True)
     if hx is None:
         zeros = x.new_zeros(1, x.shape[0], weights[1].shape[1])
@@ -413,6 +474,13 @@ class LSTM(nn.Module):
         The recurrent layers (``batch_first=True``), with standard parameter names.
     head : torch.nn.Linear
         Maps ``hidden_size * num_directions`` features to ``n_classes`` logits.
+    low_precision_recurrence : bool
+        Whether an enclosing autocast may run the LSTM layers in lower precision (see
+        :func:`run_lstm`); set by :meth:`configure_runtime`.
+    chunked_threads : int
+        Intra-op threads :meth:`forward_chunked` runs best on: its recurrence over a few long
+        rows is a chain of small products, too small to split (benchmarks/RESULTS.md,
+        section 5). The caller applies it.
 
     Examples
     --------
@@ -422,6 +490,9 @@ class LSTM(nn.Module):
     >>> model(x, lengths).shape
     torch.Size([2, 10, 4])
     """
+
+    low_precision_recurrence = True
+    chunked_threads = 1
 
     def __init__(
         self,
@@ -456,14 +527,28 @@ class LSTM(nn.Module):
         x : torch.Tensor of shape (batch, time, n_features)
             Padded batch; the padding values are never used.
         lengths : torch.Tensor of shape (batch,), int64
-            Real length of each sequence, on the device of ``x``, each in ``[1, time]``.
+            Real length of each sequence, each in ``[1, time]``, on the CPU (best: packing
+            then needs no device synchronisation) or on the device of ``x``.
 
         Returns
         -------
         torch.Tensor of shape (batch, time, n_classes)
             Logits; values at padded steps are arbitrary.
         """
-        return self.head(run_lstm(self.lstm, x, lengths, self.path))
+        return self.head(run_lstm(self.lstm, x, lengths, self.path, self.low_precision_recurrence))
+
+    def configure_runtime(
+        self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
+    ):
+        """Choose code paths and the recurrence's precision; speed only, same parameters.
+
+        Takes the choices every sequence module of this package takes; ``conv_path`` does not
+        apply here. See :func:`run_lstm` for ``lstm_path`` and ``low_precision_recurrence``.
+        """
+        if lstm_path not in PATHS:
+            raise ValueError(f"lstm_path must be one of {PATHS}; got {lstm_path!r}.")
+        self.path = lstm_path
+        self.low_precision_recurrence = low_precision_recurrence
 
     @torch.no_grad()
     def forward_chunked(self, xs, max_batch_timesteps):
@@ -503,7 +588,10 @@ class LSTM(nn.Module):
                 return pad_sequence(rows, batch_first=True).to(device)
 
             logits = [torch.empty(len(s), self.head.out_features) for s in seqs]
-            for k, output in run_lstm_chunked(self.lstm, chunk_inputs, n_chunks, lengths):
+            recurrent = run_lstm_chunked(
+                self.lstm, chunk_inputs, n_chunks, lengths, self.low_precision_recurrence
+            )
+            for k, output in recurrent:
                 head = self.head(output).float().cpu()
                 for row, n in enumerate(lengths[k].tolist()):
                     logits[row][k * chunk : k * chunk + n] = head[row, :n]

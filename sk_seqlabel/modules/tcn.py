@@ -214,19 +214,34 @@ class TCN(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Map ``x`` (batch, time, n_features) to logits (batch, time, n_classes).
 
-        ``lengths`` (batch,) gives each sequence's real length; outputs at padded steps are
-        arbitrary, and padded input values never reach a real step.
+        ``lengths`` (batch,) gives each sequence's real length, on the CPU or on ``x``'s
+        device; outputs at padded steps are arbitrary, and padded input values never reach a
+        real step.
         """
         padding = None
         # Padding only ever follows a sequence's real steps, and a causal convolution's real
         # outputs read only earlier steps, so causal blocks need no masking.
         if not self.causal:
             steps = torch.arange(x.shape[1], device=x.device)
+            lengths = lengths.to(x.device, non_blocking=True)  # may come on the host
             padding = (steps[None, :] >= lengths[:, None]).unsqueeze(-1)
         h = x
         for block in self.blocks:
             h = block(h, padding)
         return self.head(h)
+
+    def configure_runtime(
+        self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
+    ):
+        """Choose how the dilated convolutions run (:class:`DilatedConv`); speed only.
+
+        Takes the choices every sequence module of this package takes; only ``conv_path``
+        applies here.
+        """
+        if conv_path not in PATHS:
+            raise ValueError(f"conv_path must be one of {PATHS}; got {conv_path!r}.")
+        for block in self.blocks:
+            block.conv1.path = block.conv2.path = conv_path
 
     @torch.no_grad()
     def forward_chunked(self, xs, max_batch_timesteps):
