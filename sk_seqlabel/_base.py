@@ -13,7 +13,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
@@ -22,10 +21,15 @@ from ._batching import SequenceDataset, bucketed_loader
 from ._device import (
     DevicePolicy,
     resolve_device,
-    torch_settings,
 )
 from ._net import SequenceNet, TimestepAccuracy, TimestepCrossEntropy
-from ._validation import check_sequences, check_targets
+from ._validation import (
+    check_class_weight,
+    check_feature_names,
+    check_sequences,
+    check_targets,
+    sequence_feature_names,
+)
 from .metrics import timestep_accuracy_score
 
 __all__ = ["BaseSequenceLabeler", "fill_shared_docs"]
@@ -169,6 +173,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         """
         name = type(self).__name__
         X_list, _ = check_sequences(X, estimator_name=name)
+        feature_names = sequence_feature_names(X)
         _y_list, pooled = check_targets(y, X_list)
         # fit then transform, not fit_transform: its np.unique(return_inverse=True) peaked at
         # 391 MiB on 10 M labels, against 76 MiB for the two steps (same codes).
@@ -182,7 +187,9 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
                 "early_stopping=True holds out whole sequences for validation, so it needs at "
                 f"least 2 sequences; got {len(X_list)}."
             )
-        class_weight = self._class_weight(classes, pooled)
+        class_weight = check_class_weight(self.class_weight, classes, y=pooled)
+        if class_weight is not None:
+            class_weight = class_weight.tolist()
         y_codes = np.split(codes, np.cumsum([len(x) for x in X_list])[:-1])
         policy = self._device_policy(resolve_device(self.device))
 
@@ -196,7 +203,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             shuffle_seed=int(shuffle_seed),
             split_seed=int(split_seed),
         )
-        with _seeded(policy.device, int(torch_seed)), _settings(policy):
+        with _seeded(policy.device, int(torch_seed)), policy.torch_settings():
             net.fit(SequenceDataset(X_list, y_codes), y=None)
         if net.interrupted_:
             epochs = len(net.history)
@@ -211,23 +218,12 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         # Only now, all together: a fit that raised above left the estimator as it was.
         self.classes_ = classes
         self.n_features_in_ = X_list[0].shape[1]
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         self.net_ = net
         return self
-
-    def _class_weight(self, classes, pooled_labels):
-        """Per-class loss weights as a list of floats, or None."""
-        if self.class_weight is None:
-            return None
-        if isinstance(self.class_weight, dict):
-            known = set(classes.tolist())
-            unknown = [k for k in self.class_weight if k not in known]
-            if unknown:
-                raise ValueError(
-                    f"class_weight has key(s) {unknown!r} that are not classes of y; the "
-                    f"classes are {classes.tolist()!r}."
-                )
-        weights = compute_class_weight(self.class_weight, classes=classes, y=pooled_labels)
-        return [float(w) for w in weights]
 
     #: Device types ("cpu" for a CPU with native bf16 matrix units, "cuda") on which bf16
     #: autocast measured faster for this model than fp32; there ``precision="auto"`` is bf16.
@@ -353,8 +349,10 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         # Settings that may change after fitting (max_batch_timesteps, precision, n_threads)
         # get the same checks, and errors, as at fit.
         self._validate_params()
-        X_list, was_3d = check_sequences(
-            X, n_features=self.n_features_in_, estimator_name=type(self).__name__
+        name = type(self).__name__
+        X_list, was_3d = check_sequences(X, n_features=self.n_features_in_, estimator_name=name)
+        check_feature_names(
+            getattr(self, "feature_names_in_", None), sequence_feature_names(X), name
         )
         policy = self._device_policy(self.net_.device)
         out = self.net_.predict_ragged(SequenceDataset(X_list), policy, labels=labels)
@@ -377,11 +375,6 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported by score().")
         return timestep_accuracy_score(y, self.predict(X))
-
-
-def _settings(policy):
-    """The process-wide torch settings of a fit or predict under ``policy`` (restored after)."""
-    return torch_settings(policy.n_threads, cuda=torch.device(policy.device).type == "cuda")
 
 
 @contextlib.contextmanager

@@ -242,6 +242,7 @@ class DevicePolicy:
         >>> cuda_like.train_batch_timesteps, cuda_like.lstm_path, cuda_like.round_lengths
         (8192, 'packed', True)
         """
+        device = str(device)  # skorch sets a torch.device when it maps a loaded model
         real_kind = torch.device(device).type
         kind = kind or real_kind
         on_cuda = kind == "cuda"
@@ -271,6 +272,10 @@ class DevicePolicy:
             pin_memory=real_kind == "cuda",
             n_threads=_resolve_threads(n_threads),
         )
+
+    def torch_settings(self):
+        """The process-wide torch settings of a call under this policy (:func:`torch_settings`)."""
+        return torch_settings(self.n_threads, cuda=torch.device(self.device).type == "cuda")
 
     @property
     def description(self) -> str:

@@ -287,7 +287,7 @@ class SequenceNet(NeuralNet):
         self.policy = policy
         self.configure_module(policy)
         self._set_training(False)
-        with torch_settings(policy.n_threads, cuda=policy.device.startswith("cuda")):
+        with policy.torch_settings():
             with torch.no_grad(), self.autocast(policy):
                 return self._predict_ragged(dataset, policy, labels)
 
