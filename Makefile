@@ -22,9 +22,23 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(BIN)/python -m sk_seqlabel demo $(ARGS)
 
-## Lint, then the test suite (tests, doctests, README and docs examples, docs build).
+# What an AVX2-only CPU (no AVX-512, no AMX, no native bf16) runs, emulated on any x86 CPU:
+# oneDNN, MKL and ATen's own kernels each capped before torch is imported.
+AVX2_ONLY := ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY=avx2
+# The tests whose code paths depend on the CPU kind: precision, oneDNN LSTMs and convolutions.
+CPU_KIND_TESTS := tests/test_labelers.py tests/test_invariance.py tests/modules \
+	tests/test_device_policy.py tests/test_long_sequences.py
+
+.PHONY: test-avx2
+
+## Lint, then the test suite (tests, doctests, README and docs examples, docs build), then the
+## CPU-dependent tests again as an AVX2-only CPU runs them.
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-avx2
+
+test-avx2: $(STAMP)
+	$(AVX2_ONLY) $(BIN)/python -m pytest $(PYTEST_ARGS) $(CPU_KIND_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -277,13 +277,6 @@ class DevicePolicy:
         """The process-wide torch settings of a call under this policy (:func:`torch_settings`)."""
         return torch_settings(self.n_threads, cuda=torch.device(self.device).type == "cuda")
 
-    @property
-    def description(self) -> str:
-        """What ran, in words: ``"fp32"``, ``"bf16"`` or ``"bf16 (LSTM layers in fp32)"``."""
-        if self.precision == "bf16" and self.recurrent_precision == "fp32":
-            return "bf16 (LSTM layers in fp32)"
-        return self.precision
-
 
 def default_n_threads() -> int:
     """Intra-op threads that ``n_threads="auto"`` uses: see :func:`_resolve_threads`."""

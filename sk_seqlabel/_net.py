@@ -137,7 +137,11 @@ class SequenceNet(NeuralNet):
     @property
     def precision(self):
         """What the forward pass ran in: "fp32", "bf16" or "bf16 (LSTM layers in fp32)"."""
-        return self.policy.description
+        policy = self.policy
+        has_lstm = hasattr(self.module_, "low_precision_recurrence")
+        if policy.precision == "bf16" and policy.recurrent_precision == "fp32" and has_lstm:
+            return "bf16 (LSTM layers in fp32)"
+        return policy.precision
 
     def autocast(self, policy=None):
         """The context the module's forward pass runs in: bf16 autocast or nothing."""

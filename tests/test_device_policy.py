@@ -5,6 +5,8 @@ inference batches, lengths rounded to repeat, the TCN as a GEMM, the reverse LST
 while running on the CPU.
 """
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -83,7 +85,6 @@ def test_lstm_layers_run_in_bf16_only_where_the_device_has_a_bf16_lstm(monkeypat
     assert (native.precision, native.recurrent_precision) == ("bf16", "bf16")
     assert (on_cuda.precision, on_cuda.recurrent_precision) == ("bf16", "fp32")
     assert (emulated.precision, emulated.recurrent_precision) == ("bf16", "fp32")
-    assert emulated.description == "bf16 (LSTM layers in fp32)"
     assert DevicePolicy.resolve("cpu", precision="auto", bf16_faster_on={"cpu"}).precision == (
         "fp32"
     )
@@ -147,3 +148,11 @@ def test_chunked_lstm_with_weights_flattened_once_predicts_the_same(monkeypatch)
         lstm_module, "contiguous_layer_weights", lambda lstm: real(lstm, flatten=True)
     )
     torch.testing.assert_close(chunked(), plain, rtol=0, atol=0)
+
+
+def test_the_avx2_only_emulation_is_in_effect():
+    # `make test-avx2` reruns the CPU-dependent tests as an AVX2-only CPU would run them.
+    if os.environ.get("ONEDNN_MAX_CPU_ISA") != "AVX2":
+        pytest.skip("runs under `make test-avx2` (ONEDNN_MAX_CPU_ISA=AVX2) only")
+    assert cpu_has_native_bf16() is False
+    assert torch.backends.cpu.get_cpu_capability() == "AVX2"

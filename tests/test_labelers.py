@@ -11,6 +11,8 @@ from sk_seqlabel import _device as sk_device
 from sk_seqlabel import _net as sk_net
 from sk_seqlabel.datasets import make_sequence_labeling
 
+from .conftest import FAST
+
 # Enough capacity and epochs to pass the >= 0.9 bar on the easy task in a few seconds.
 LEARNS = {
     TCNLabeler: dict(n_filters=32, kernel_size=3, n_blocks=3, max_epochs=15),
@@ -179,6 +181,38 @@ def test_batch_losses_are_floats_at_once_for_the_progress_bar(make_labeler, easy
     assert seen and all(type(loss) is float for loss in seen)
 
 
+def _what_runs(clf, precision):
+    """``net_.precision`` expected on this CPU: LSTMs run in fp32 without native bf16."""
+    has_lstm = hasattr(clf.net_.module_, "lstm")
+    if precision == "bf16" and has_lstm and not sk_device.cpu_has_native_bf16():
+        return "bf16 (LSTM layers in fp32)"
+    return precision
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native-bf16", "no-native-bf16"])
+def test_lstm_layers_run_in_fp32_on_a_cpu_without_native_bf16(
+    labeler_cls, tiny_data, monkeypatch, native
+):
+    if labeler_cls is TCNLabeler:
+        pytest.skip("the TCN has no LSTM layers")
+    if native and not sk_device.cpu_has_native_bf16():
+        pytest.skip("needs a CPU with native bf16 (AMX or AVX512-BF16)")
+    monkeypatch.setattr(sk_device, "cpu_has_native_bf16", lambda: native)
+    dtypes, real = [], torch.lstm
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        dtypes.append(out[0].dtype)
+        return out
+
+    monkeypatch.setattr(torch, "lstm", spy)
+    clf = labeler_cls(**FAST[labeler_cls], precision="bf16").fit(*tiny_data)
+    clf.predict_proba(tiny_data[0])
+    expected = torch.bfloat16 if native else torch.float32
+    assert dtypes and set(dtypes) == {expected}
+    assert clf.net_.precision == ("bf16" if native else "bf16 (LSTM layers in fp32)")
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_precision_sets_the_forward_pass_dtype(make_labeler, easy_data, precision):
     seen = []
@@ -188,7 +222,7 @@ def test_precision_sets_the_forward_pass_dtype(make_labeler, easy_data, precisio
             seen.append(y_pred.dtype)
 
     clf = make_labeler(max_epochs=1, precision=precision, callbacks=[Spy()]).fit(*easy_data)
-    assert clf.net_.precision == precision
+    assert clf.net_.precision == _what_runs(clf, precision)
     expected = torch.bfloat16 if precision == "bf16" else torch.float32
     # the TCN's head ends in a Linear, which autocast runs in bf16; the LSTMs' too
     assert set(seen) == {expected}
@@ -225,7 +259,7 @@ def test_precision_is_read_again_at_predict(make_labeler, easy_data):
     clf = make_labeler(precision="fp32").fit(X, y)
     fp32 = clf.predict_proba(X[:5])
     bf16 = clf.set_params(precision="bf16").predict_proba(X[:5])
-    assert clf.net_.precision == "bf16"
+    assert clf.net_.precision == _what_runs(clf, "bf16")
     for a, b in zip(fp32, bf16, strict=True):
         assert not np.array_equal(a, b)
         np.testing.assert_allclose(b, a, atol=0.05)
