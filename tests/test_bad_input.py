@@ -324,3 +324,17 @@ def test_labeler_names_an_unknown_class_weight_key(make_labeler):
     X, y = _data()
     with pytest.raises(ValueError, match=r"class_weight has a key that is not a class: \[5\]"):
         make_labeler(class_weight={0: 1.0, 5: 2.0}).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [("max_batch_timesteps", "huge"), ("precision", "fp8"), ("n_threads", 0), ("device", 3)],
+)
+def test_settings_changed_after_fit_are_checked_again_at_predict(make_labeler, param, value):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = _data()
+    clf = make_labeler(max_epochs=1).fit(X, y).set_params(**{param: value})
+    for method in (clf.predict, clf.predict_proba):
+        with pytest.raises(InvalidParameterError, match=f"'{param}' parameter"):
+            method(X)
