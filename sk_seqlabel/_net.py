@@ -325,8 +325,7 @@ class SequenceNet(NeuralNet):
                     out[i] = result[row, :length]
         if is_long.any():
             long = np.flatnonzero(is_long)
-            threads = getattr(self.module_, "chunked_threads", None)
-            with torch_settings(threads):
+            with torch_settings(self.module_.chunked_threads):
                 logits = self.module_.forward_chunked(
                     [torch.from_numpy(dataset.X[i]) for i in long], chunk_length
                 )

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from .conftest import CAUSAL, FAST, UNIDIRECTIONAL
+
 
 def _sequences(seed=0, F=4):
     rng = np.random.default_rng(seed)
@@ -76,6 +78,36 @@ def test_causal_labelers_never_look_ahead(make_causal_labeler, easy_data):
         p, p2 = clf.predict_proba([x, x2])
         np.testing.assert_array_equal(p[: t + 1], p2[: t + 1])
         assert np.abs(p[t + 1 :] - p2[t + 1 :]).max() > 1e-6
+
+
+@pytest.mark.parametrize("config", ["default", "causal", "one-way"])
+def test_no_output_depends_on_inputs_beyond_the_module_look_ahead(labeler_cls, easy_data, config):
+    # look_ahead is what streaming and decoding will rely on: outputs up to t are final once
+    # input t + look_ahead has arrived, and the bound is tight.
+    extra = {"default": {}, "causal": CAUSAL, "one-way": UNIDIRECTIONAL}[config]
+    if config != "default" and labeler_cls not in extra:
+        pytest.skip(f"{labeler_cls.__name__} has no {config} configuration")
+    params = {**FAST[labeler_cls], **(extra[labeler_cls] if config != "default" else {})}
+    clf = labeler_cls(**params).fit(*easy_data)
+    ahead = clf.net_.module_.look_ahead
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((150, 4)).astype(np.float32)
+    if ahead is None:  # the whole future: the last step moves outputs far before it
+        x2 = x.copy()
+        x2[-1] += 5
+        p, p2 = clf.predict_proba([x, x2])
+        assert np.abs(p[:-10] - p2[:-10]).max() > 1e-6
+        return
+    moved = []
+    for t in (0, 20, 60, 100):
+        x2 = x.copy()
+        x2[t + ahead + 1 :] = rng.standard_normal((149 - t - ahead, 4)) * 5
+        x3 = x.copy()
+        x3[t + ahead] += 5
+        p, p2, p3 = clf.predict_proba([x, x2, x3])
+        np.testing.assert_allclose(p2[: t + 1], p[: t + 1], rtol=0, atol=1e-6)
+        moved.append(np.abs(p3[t] - p[t]).max() > 1e-6)
+    assert any(moved)  # input t + look_ahead does reach output t
 
 
 def test_same_random_state_gives_the_same_model(make_labeler, easy_data):

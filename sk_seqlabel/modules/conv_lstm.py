@@ -4,10 +4,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .base import SequenceModule
 from .lstm import PATHS, chunk_bounds, run_lstm, run_lstm_chunked
 
 
-class ConvLSTM(nn.Module):
+class ConvLSTM(SequenceModule):
     """Conv1d front end, LSTM over max-pooled steps, and a per-timestep linear head.
 
     A ``'same'`` convolution with ReLU extracts features at every timestep; max-pooling by
@@ -79,6 +80,18 @@ class ConvLSTM(nn.Module):
 
     low_precision_recurrence = True
     chunked_threads = 1
+
+    @property
+    def look_ahead(self) -> int | None:
+        """None when bidirectional; else what the convolution and the pooling see ahead.
+
+        Output ``t`` reads the LSTM at pooled step ``t // pool_size``, whose window ends at
+        most ``pool_size - 1`` steps after ``t``, and the convolution reads
+        ``kernel_size // 2`` steps beyond each step it sees.
+        """
+        if self.lstm.bidirectional:
+            return None
+        return self.pool_size - 1 + self.conv.kernel_size[0] // 2
 
     def __init__(
         self,

@@ -16,6 +16,8 @@ from torch.nn.utils.rnn import (
     pad_sequence,
 )
 
+from .base import SequenceModule
+
 PATHS = ("auto", "packed", "flip")
 #: Most long sequences that :meth:`LSTM.forward_chunked` runs side by side, one row each.
 MAX_CHUNKED_ROWS = 16
@@ -441,7 +443,7 @@ def chunk_bounds(n_steps, chunk_length):
     return [(a, min(a + chunk_length, n_steps)) for a in range(0, n_steps, chunk_length)]
 
 
-class LSTM(nn.Module):
+class LSTM(SequenceModule):
     """Stacked LSTM with a linear layer applied at every timestep.
 
     With ``bidirectional=False`` the model is causal: the output at step ``t`` depends on
@@ -493,6 +495,11 @@ class LSTM(nn.Module):
 
     low_precision_recurrence = True
     chunked_threads = 1
+
+    @property
+    def look_ahead(self) -> int | None:
+        """0 for a one-way LSTM (causal); None (the whole future) when bidirectional."""
+        return None if self.lstm.bidirectional else 0
 
     def __init__(
         self,

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .base import SequenceModule
+
 __all__ = ["TCN", "DilatedConv", "TemporalBlock", "receptive_field"]
 
 PATHS = ("auto", "gemm", "conv")
@@ -135,7 +137,7 @@ class TemporalBlock(nn.Module):
         return z + self.skip(h)
 
 
-class TCN(nn.Module):
+class TCN(SequenceModule):
     """Stack of temporal blocks with dilations ``1, 2, 4, ...`` and a per-timestep linear head.
 
     Parameters
@@ -229,6 +231,11 @@ class TCN(nn.Module):
         for block in self.blocks:
             h = block(h, padding)
         return self.head(h)
+
+    @property
+    def look_ahead(self) -> int:
+        """Future input steps one output depends on: 0 when causal, else ``context[1]``."""
+        return self.context[1]
 
     def configure_runtime(
         self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
