@@ -23,14 +23,28 @@ import numpy as np
 import torch
 
 N_FEATURES, N_CLASSES = 16, 5
-DEFAULT_REFERENCE = "/work/shared/bench/reference_loops.py"
-FALLBACK_REFERENCE = ".whl/reference_loops.py"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: Where ``--reference auto`` looks for ``reference_loops.py``, in order: the ``shared/`` folder
+#: beside the repository (developers have it there; CI clones the repository with a copy of
+#: ``shared/`` beside it), then ``.whl/`` inside the repository.
+REFERENCE_CANDIDATES = (
+    REPO_ROOT.parent / "shared" / "bench" / "reference_loops.py",
+    REPO_ROOT / ".whl" / "reference_loops.py",
+)
 
-#: Data sizes of ``reference_loops.py``: ``--small`` (its CPU dry run) and its default run.
+#: Data sizes of ``reference_loops.py``: ``--small`` (its CPU dry run) and its default run, plus
+#: ``--tiny`` (smoke runs of the scripts: seconds, no meaningful figures).
 SIZES = {
-    True: dict(n=48, lo=20, hi=400, naive_batch_size=8, tokens=2048),
-    False: dict(n=2000, lo=100, hi=5000, naive_batch_size=32, tokens=65536),
+    "tiny": dict(n=12, lo=20, hi=120, naive_batch_size=4, tokens=512),
+    "small": dict(n=48, lo=20, hi=400, naive_batch_size=8, tokens=2048),
+    "full": dict(n=2000, lo=100, hi=5000, naive_batch_size=32, tokens=65536),
 }
+
+
+def size_name(args):
+    """The data size the ``--tiny`` / ``--small`` flags name: "tiny", "small" or "full"."""
+    return "tiny" if getattr(args, "tiny", False) else "small" if args.small else "full"
+
 
 #: Estimator keywords that give the reference loops' models (TCN, BiLSTM, ConvLSTM).
 #: The reference TCN is causal; its ConvLSTM's LSTM is one unidirectional layer.
@@ -71,20 +85,42 @@ def data_summary(lens):
 
 
 # --------------------------------------------------------------------------- reference
-def load_reference(path):
-    """Import ``reference_loops.py`` from ``path`` (or the fallback); None when ``path`` is
-    ``"none"`` or neither file exists."""
-    if path == "none":
+def find_reference(arg):
+    """``(path, how)`` of the ``reference_loops.py`` to use, or ``(None, why not)``.
+
+    ``arg`` is the ``--reference`` value: "none" skips the reference, "auto" takes the first of
+    :data:`REFERENCE_CANDIDATES` that exists, anything else is a path that must exist.
+    """
+    if arg == "none":
+        return None, "skipped: --reference none"
+    if arg != "auto":
+        path = Path(arg)
+        if not path.is_file():
+            raise SystemExit(
+                f"--reference {arg!r} is not a file; pass the path of reference_loops.py, "
+                "'auto' (look beside the repository) or 'none' (skip the reference rows)."
+            )
+        return path.resolve(), "from --reference"
+    for path in REFERENCE_CANDIDATES:
+        if path.is_file():
+            return path.resolve(), "found by --reference auto"
+    tried = ", ".join(str(p) for p in REFERENCE_CANDIDATES)
+    return None, f"not found at {tried}; pass --reference PATH"
+
+
+def load_reference(arg):
+    """Import ``reference_loops.py`` as :func:`find_reference` chooses it and print which one
+    was used; None when there is none (its rows are then left out)."""
+    path, how = find_reference(arg)
+    if path is None:
+        print(f"reference loops: none ({how}); reference rows are left out", flush=True)
         return None
-    for candidate in (path, FALLBACK_REFERENCE):
-        if candidate and Path(candidate).is_file():
-            spec = importlib.util.spec_from_file_location("reference_loops", candidate)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            module.__file_used__ = str(Path(candidate).resolve())
-            return module
-    print(f"reference loops not found at {path!r} nor {FALLBACK_REFERENCE!r}; skipping them")
-    return None
+    print(f"reference loops: {path} ({how})", flush=True)
+    spec = importlib.util.spec_from_file_location("reference_loops", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.__file_used__ = str(path)
+    return module
 
 
 def check_same_data(ref, X, lens, n, lo, hi, seed):
@@ -100,21 +136,40 @@ def check_same_data(ref, X, lens, n, lo, hi, seed):
 def base_parser(description):
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--small", action="store_true", help="reference_loops --small sizes (CPU)")
+    ap.add_argument("--tiny", action="store_true", help="smoke-run sizes (seconds; not figures)")
     ap.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda")
     ap.add_argument("--json", default=None, help="write the results here")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (CPU)")
+    ap.add_argument(
+        "--estimator-threads",
+        choices=("match", "auto"),
+        default="match",
+        help=(
+            "estimators with an n_threads parameter: 'match' = n_threads=--threads, the "
+            "threads of the reference and bare loops; 'auto' = the estimator's default"
+        ),
+    )
     ap.add_argument("--repeats", type=int, default=3, help="interleaved rounds; best is kept")
     ap.add_argument(
         "--reference",
-        default=DEFAULT_REFERENCE,
-        help=f"reference_loops.py to compare with (fallback {FALLBACK_REFERENCE}; 'none')",
+        default="auto",
+        help=(
+            "reference_loops.py to compare with: a path, 'none', or 'auto' = the first of "
+            "<repo>/../shared/bench/reference_loops.py, <repo>/.whl/reference_loops.py"
+        ),
     )
     ap.add_argument("--models", default="TCN,LSTM,ConvLSTM", help="comma list of estimators")
     return ap
 
 
+#: Keywords every benchmark estimator gets (see ``--estimator-threads``); set by :func:`setup`.
+ESTIMATOR_DEFAULTS = {}
+
+
 def setup(args):
     torch.set_num_threads(args.threads)
+    if getattr(args, "estimator_threads", "auto") == "match":
+        ESTIMATOR_DEFAULTS["n_threads"] = args.threads
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -126,7 +181,35 @@ def sync(dev):
         torch.cuda.synchronize()
 
 
-def environment(dev, args):
+def cpu_kind():
+    """What kind of CPU this is, as far as bf16 goes: the model name and flags from
+    /proc/cpuinfo, and the ``ONEDNN_MAX_CPU_ISA`` limit when set (it lowers what oneDNN uses,
+    whatever the flags say; it only takes effect when set before torch is imported)."""
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if not line.strip():
+                    break  # the first processor's block is enough
+                key, _, value = line.partition(":")
+                info[key.strip()] = value.strip()
+    except OSError:
+        pass
+    model = info.get("model name") or platform.processor() or platform.machine()
+    flags = set(info.get("flags", "").split())
+    return dict(
+        model=model,
+        avx2="avx2" in flags,
+        avx512f="avx512f" in flags,
+        avx512_bf16="avx512_bf16" in flags,
+        amx=sorted(f for f in flags if f.startswith("amx")),
+        onednn_max_cpu_isa=os.environ.get("ONEDNN_MAX_CPU_ISA"),
+        torch_cpu_capability=torch.backends.cpu.get_cpu_capability(),
+    )
+
+
+def environment(dev, args=None):
+    """Versions, device, CPU kind, date and command line of this run (for every JSON/text)."""
     import skorch
 
     env = dict(
@@ -137,7 +220,9 @@ def environment(dev, args):
         skorch=skorch.__version__,
         numpy=np.__version__,
         device=str(dev),
+        cpu=cpu_kind(),
         torch_threads=torch.get_num_threads(),
+        estimator_defaults=dict(ESTIMATOR_DEFAULTS),
         cpu_count=os.cpu_count(),
         machine=platform.machine(),
     )
@@ -148,6 +233,17 @@ def environment(dev, args):
     except OSError:
         pass
     return env
+
+
+def describe_run(env):
+    """One line for the console: device, CPU kind, versions and date of :func:`environment`."""
+    cpu = env["cpu"]
+    return (
+        f"device {env['device']}; CPU {cpu['model']} (AVX512-BF16 {cpu['avx512_bf16']}, "
+        f"AMX {', '.join(cpu['amx']) or 'none'}, ONEDNN_MAX_CPU_ISA "
+        f"{cpu['onednn_max_cpu_isa'] or 'unset'}); python {env['python']}, torch "
+        f"{env['torch']}; {env['date']}"
+    )
 
 
 def best_and_spread(values):
@@ -183,62 +279,162 @@ def _malloc_trim():
 
 
 class PeakMemory:
-    """Peak memory of a block: CUDA ``max_memory_allocated``, or on the CPU the process's peak
-    RSS above its RSS at entry (``VmHWM`` from /proc, reset through /proc/self/clear_refs, after
-    glibc's ``malloc_trim``;
-    falls back to ``resource.getrusage`` when /proc cannot be reset, which then reports the
-    process-lifetime peak)."""
+    """Peak memory of a block, host and device apart, each named for what it measures.
+
+    ``host_peak_mib``: the process's peak resident set size (host RSS) during the block above
+    its RSS at entry (``VmHWM`` from /proc, reset through /proc/self/clear_refs, after glibc's
+    ``malloc_trim``; where /proc cannot be reset, ``resource.getrusage``'s lifetime peak, and
+    ``host_method`` says so). Measured on every device: on CUDA it is the host side of the
+    call (inputs, outputs, pinned buffers).
+
+    ``device_peak_mib``: on CUDA only (None on the CPU), ``torch.cuda.max_memory_allocated``
+    during the block above ``memory_allocated`` at entry: tensors held by torch's caching
+    allocator, not the memory it reserves (``device_reserved_peak_mib``, the peak of
+    ``max_memory_reserved`` above the reserve at entry) nor the CUDA context.
+    """
 
     def __init__(self, dev):
-        self.dev = dev
-        self.peak_mib = None
-        self.method = None
+        self.dev = torch.device(dev)
+        self.host_peak_mib = self.device_peak_mib = self.device_reserved_peak_mib = None
+        self.host_method = None
+        self.device_method = None
 
     def __enter__(self):
         if self.dev.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(self.dev)
             torch.cuda.reset_peak_memory_stats(self.dev)
-            self.base = torch.cuda.memory_allocated(self.dev)
-            self.method = "cuda max_memory_allocated - allocated at start"
-            return self
+            self._device_base = torch.cuda.memory_allocated(self.dev)
+            self._reserved_base = torch.cuda.memory_reserved(self.dev)
+            self.device_method = "cuda max_memory_allocated - memory_allocated at start"
         _malloc_trim()
         try:
             with open("/proc/self/clear_refs", "w") as fh:
                 fh.write("5")
-            self.base = _status_kib("VmRSS") * 1024
-            self.method = "VmHWM - VmRSS at start (/proc, peak reset)"
+            self._host_base = _status_kib("VmRSS") * 1024
+            self.host_method = "host RSS: VmHWM - VmRSS at start (/proc, peak reset)"
         except OSError:
-            import resource
-
-            self.base = 0
-            self._rusage = resource
-            self.method = "ru_maxrss (process-lifetime peak, not reset)"
+            self._host_base = 0
+            self.host_method = "host RSS: ru_maxrss (process-lifetime peak, not reset)"
         return self
 
     def __exit__(self, *exc):
         if self.dev.type == "cuda":
-            torch.cuda.synchronize()
-            peak = torch.cuda.max_memory_allocated(self.dev)
-        elif self.method.startswith("VmHWM"):
-            peak = _status_kib("VmHWM") * 1024
+            torch.cuda.synchronize(self.dev)
+            peak = torch.cuda.max_memory_allocated(self.dev) - self._device_base
+            reserved = torch.cuda.max_memory_reserved(self.dev) - self._reserved_base
+            self.device_peak_mib = round(peak / 2**20, 1)
+            self.device_reserved_peak_mib = round(reserved / 2**20, 1)
+        if self.host_method.startswith("host RSS: VmHWM"):
+            host = _status_kib("VmHWM") * 1024
         else:
-            peak = self._rusage.getrusage(self._rusage.RUSAGE_SELF).ru_maxrss * 1024
-        self.peak_mib = round((peak - self.base) / 2**20, 1)
+            import resource
+
+            host = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        self.host_peak_mib = round((host - self._host_base) / 2**20, 1)
         return False
 
 
+def rss_mib():
+    """The process's resident set size now (host RSS, /proc VmRSS), in MiB."""
+    return _status_kib("VmRSS") / 1024
+
+
+def peak_rss_mib():
+    """The process's peak host RSS over its whole life (``ru_maxrss``), in MiB."""
+    import resource
+
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 # --------------------------------------------------------------------------- estimators
-def make_estimator(name, dev, max_epochs, **extra):
+def estimator_class(name):
+    """The labeler class for "TCN", "LSTM" or "ConvLSTM"."""
     from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
 
-    cls = {"TCN": TCNLabeler, "LSTM": LSTMLabeler, "ConvLSTM": ConvLSTMLabeler}[name]
+    return {"TCN": TCNLabeler, "LSTM": LSTMLabeler, "ConvLSTM": ConvLSTMLabeler}[name]
+
+
+def make_estimator(name, dev, max_epochs, **extra):
+    """The estimator ``name`` with the reference's model sizes; ``extra`` keywords win over
+    :data:`ESTIMATOR_DEFAULTS`, which are passed only where the estimator has the parameter."""
+    cls = estimator_class(name)
+    known = cls().get_params()
+    defaults = {k: v for k, v in ESTIMATOR_DEFAULTS.items() if k in known and k not in extra}
     return cls(
         **ESTIMATOR_PARAMS[name],
         max_epochs=max_epochs,
         device=str(dev),
         random_state=0,
+        **defaults,
         **extra,
     )
+
+
+def cannot_run(trial):
+    """None when ``trial()`` runs; else why not, in one line (exception type and message).
+
+    How a script decides that this machine cannot run a variant (a CPU without native bf16
+    has no oneDNN bf16 LSTM, for one: "could not create a primitive descriptor for the LSTM
+    forward propagation primitive"), without knowing which variants fail where: it runs the
+    variant on tiny data first and skips it, with this reason in its output, when that fails.
+    """
+    try:
+        trial()
+    except (RuntimeError, NotImplementedError) as exc:
+        # What torch's backends raise for a kernel or primitive they lack; anything else
+        # (TypeError, ValueError, ...) is a bug in the package or the script and propagates.
+        message = (str(exc).strip().splitlines() or [""])[0]
+        if len(message) > 120 and ". " in message:  # oneDNN adds advice on ONEDNN_VERBOSE
+            message = message[: message.index(". ") + 1]
+        return f"{type(exc).__name__}: {message}".strip()
+    return None
+
+
+def tiny_data(n=4, lo=20, hi=60, seed=99):
+    """A few short sequences of the reference's generator, for trial runs."""
+    X, Y, _ = make_data(n, lo, hi, seed)
+    return X, Y
+
+
+def estimator_cannot_run(make, X=None, Y=None, X_predict=None):
+    """:func:`cannot_run` of fitting ``make()`` (an unfitted estimator) for one epoch on tiny
+    data (or ``X, Y``), then ``predict_proba`` and ``predict`` (of ``X_predict`` if given)."""
+    if X is None:
+        X, Y = tiny_data()
+
+    def trial():
+        clf = make().set_params(max_epochs=1)
+        clf.fit(X, Y)
+        clf.predict_proba(X if X_predict is None else X_predict)
+        clf.predict(X if X_predict is None else X_predict)
+
+    return cannot_run(trial)
+
+
+def reference_cannot_run(ref, model, dev, amp, sorted_batches=True, tokens=512):
+    """:func:`cannot_run` of one training epoch of the reference's ``model`` on tiny data,
+    with bucketed device batches (``sorted_batches``) or its naive host batches, and its
+    ``predict_all``, under bf16 autocast when ``amp``."""
+    X, Y = tiny_data()
+    lens = np.array([len(x) for x in X])
+
+    def trial():
+        torch.manual_seed(0)
+        model_ = ref.MODELS[model]().to(dev)
+        if hasattr(model_, "sorted_batches"):
+            model_.sorted_batches = sorted_batches
+        opt = torch.optim.Adam(model_.parameters(), lr=1e-3)
+        if sorted_batches:
+            batches = ref.DeviceData(X, Y, dev).batches(ref.plan_bucketed(lens, tokens))
+        else:
+            batches = ref.host_batches(
+                X, Y, ref.plan_random(lens, 2, np.random.default_rng(0)), dev
+            )
+        ref.train_epoch(model_, opt, batches, dev, amp, 60.0, naive_sync=not sorted_batches)
+        ref.predict_all(model_.eval(), X, dev, amp, tokens)
+
+    return cannot_run(trial)
 
 
 def time_estimator_fit(name, X, Y, dev, epochs=2, **extra):
@@ -289,6 +485,14 @@ def print_table(rows, columns, title=None):
                 v = f"{v:,}"
             cells.append(str(v))
         print("| " + " | ".join(cells) + " |")
+
+
+def default_json(name, dev):
+    """``benchmarks/results/<name>_<device type>[_<ONEDNN_MAX_CPU_ISA>].json``."""
+    kind = torch.device(dev).type
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    suffix = f"_{isa.lower()}" if isa and kind == "cpu" else ""
+    return str(REPO_ROOT / "benchmarks" / "results" / f"{name}_{kind}{suffix}.json")
 
 
 def write_json(path, payload):

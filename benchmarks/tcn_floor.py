@@ -13,9 +13,16 @@ Rows (all on the reference's data, interleaved, best of --repeats):
                                batches at the matched budget, each ``path``
   ref V2 bucket / gemm         reference_loops.measure_train, fp32
 
+A variant this machine cannot run is tried on tiny data first and skipped, with the reason in
+the output and the JSON. The JSON and the console record the CPU kind (model, AVX512-BF16 /
+AMX flags, ``ONEDNN_MAX_CPU_ISA``), versions, device and date.
+
     python -m benchmarks.tcn_floor --small --device cpu \\
         --json benchmarks/results/tcn_floor_cpu_small.json
+    ONEDNN_MAX_CPU_ISA=AVX2 python -m benchmarks.tcn_floor --small --device cpu \\
+        --json benchmarks/results/tcn_floor_cpu_avx2_small.json   # a CPU without native bf16
     python -m benchmarks.tcn_floor --json benchmarks/results/tcn_floor_gpu.json   # on a GPU
+    python -m benchmarks.tcn_floor --tiny --device cpu --repeats 1   # smoke run
 """
 
 from __future__ import annotations
@@ -76,7 +83,7 @@ def main():
     ap = common.base_parser(__doc__.splitlines()[0])
     args = ap.parse_args()
     dev = common.setup(args)
-    sizes = common.SIZES[args.small]
+    sizes = common.SIZES[common.size_name(args)]
     X, Y, lens = common.make_data(sizes["n"], sizes["lo"], sizes["hi"], seed=0)
     total = int(lens.sum())
     ref = common.load_reference(args.reference)
@@ -105,18 +112,26 @@ def main():
         batches.append((Xb["x"].to(dev), yb.to(dev), Xb["lengths"].to(dev)))
 
     results = {}
+    estimator_configs = (
+        ("estimator default", {}),
+        ("estimator matched", dict(max_batch_timesteps=sizes["tokens"], batch_size=4096)),
+    )
+    skips = trial_variants(ref, dev, estimator_configs, batches[-1])
+    for variant, why in skips.items():
+        print(f"{variant}: skipped, this machine cannot run it: {why}", flush=True)
 
     def add(key, ts_per_s):
         results.setdefault(key, []).append(ts_per_s)
 
     for r in range(args.repeats):
-        for cfg, extra in (
-            ("estimator default", {}),
-            ("estimator matched", dict(max_batch_timesteps=sizes["tokens"], batch_size=4096)),
-        ):
+        for cfg, extra in estimator_configs:
+            if cfg in skips:
+                continue
             _, durs, _ = common.time_estimator_fit("TCN", X, Y, dev, epochs=1, **extra)
             add(cfg, total / durs[0])
         for path in ("conv", "gemm"):
+            if f"module {path}" in skips:
+                continue
             torch.manual_seed(0)
             model = TCN(common.N_FEATURES, common.N_CLASSES, causal=True, path=path).to(dev)
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -126,6 +141,8 @@ def main():
             rng = np.random.default_rng(1)
             dd = ref.DeviceData(X, Y, dev)
             for name, label in (("TCN", "ref V2 bucket"), ("TCN-gemm", "ref V2 bucket gemm")):
+                if label in skips:
+                    continue
                 row = ref.measure_train(
                     name,
                     label,
@@ -155,20 +172,62 @@ def main():
                 x_floor=round(epoch_s / floor_s, 1),
             )
         )
+    rows += [dict(variant=variant, note=f"skipped: {why}") for variant, why in skips.items()]
     common.print_table(
         rows,
-        ["variant", "real_ts_per_s", "spread", "epoch_ms", "gflops", "pct_of_matmul", "x_floor"],
+        [
+            "variant",
+            "real_ts_per_s",
+            "spread",
+            "epoch_ms",
+            "gflops",
+            "pct_of_matmul",
+            "x_floor",
+            "note",
+        ],
         title=(
             f"TCN training vs its FLOP floor ({per_ts:,.0f} FLOP/timestep fwd+bwd, fp32 matmul "
             f"{ceiling:.1f} GFLOP/s, floor {floor_s * 1e3:.2f} ms/epoch of {total:,} timesteps)"
+            f"\n{common.describe_run(env)}"
         ),
     )
     common.write_json(
         args.json,
         dict(
-            env=env, flops=flops, matmul_gflops=ceiling, floor_s=floor_s, rows=rows, rounds=results
+            env=env,
+            flops=flops,
+            matmul_gflops=ceiling,
+            floor_s=floor_s,
+            rows=rows,
+            rounds=results,
+            skipped=skips,
         ),
     )
+
+
+def trial_variants(ref, dev, estimator_configs, batch):
+    """{variant: reason} for the rows this machine cannot run, each tried on tiny data (the
+    estimator) or one batch (the module's training step)."""
+    skips = {}
+    for cfg, extra in estimator_configs:
+        why = common.estimator_cannot_run(
+            lambda extra=extra: common.make_estimator("TCN", dev, 1, **extra)
+        )
+        if why:
+            skips[cfg] = why
+    for path in ("conv", "gemm"):
+
+        def step(path=path):
+            model = TCN(common.N_FEATURES, common.N_CLASSES, causal=True, path=path).to(dev)
+            module_epoch(model, [batch], torch.optim.Adam(model.parameters()), dev)
+
+        if why := common.cannot_run(step):
+            skips[f"module {path}"] = why
+    if ref is not None:
+        for name, label in (("TCN", "ref V2 bucket"), ("TCN-gemm", "ref V2 bucket gemm")):
+            if why := common.reference_cannot_run(ref, name, dev, amp=False):
+                skips[label] = why
+    return skips
 
 
 def _with_path(model, path):
