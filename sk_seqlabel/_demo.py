@@ -75,7 +75,15 @@ def model_specs(*, quick, max_epochs, device, random_state):
     """
     from . import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
 
-    shared = {"max_epochs": max_epochs, "device": device, "random_state": random_state}
+    # One torch thread per fit: the grid searches run one fit per core side by side instead
+    # (see run_demo), and threads that wait for a core another fit holds slow a fit down many
+    # times (benchmarks/RESULTS.md, "Shared CPU").
+    shared = {
+        "max_epochs": max_epochs,
+        "device": device,
+        "random_state": random_state,
+        "n_threads": 1,
+    }
     if quick:
         return [
             ("TCN", TCNLabeler(n_blocks=2, **shared), {"n_filters": [4, 8]}),
@@ -150,17 +158,7 @@ def run_demo(
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
 
-    # These models are small: on a CPU, an op is over before a second thread has helped, and
-    # while other processes hold a core, threads that wait for each other make an LSTM 10-25x
-    # slower (measured on 2 cores). So every fit runs on one thread, and the grid search runs
-    # fits side by side instead (joblib gives each worker process one thread per core share).
-    previous_threads = torch.get_num_threads()
-    if cpu:
-        torch.set_num_threads(1)
-    try:
-        results = _run(output, device, seed, QUICK if quick else FULL, quick, n_jobs, say)
-    finally:
-        torch.set_num_threads(previous_threads)
+    results = _run(output, device, seed, QUICK if quick else FULL, quick, n_jobs, say)
     return results
 
 
