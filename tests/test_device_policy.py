@@ -13,8 +13,8 @@ import torch
 
 from sk_seqlabel import _device
 from sk_seqlabel._device import DevicePolicy, cpu_has_native_bf16, resolve_device
-from sk_seqlabel.modules import lstm as lstm_module
-from sk_seqlabel.modules.lstm import contiguous_layer_weights
+from sk_seqlabel.modules import recurrence as lstm_module
+from sk_seqlabel.modules.recurrence import contiguous_layer_weights
 
 from .test_labelers import LEARNS
 

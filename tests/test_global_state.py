@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sk_seqlabel import _device
-from sk_seqlabel.modules.lstm import _flush_denormal_is_on
+from sk_seqlabel.modules.recurrence import _flush_denormal_is_on
 
 
 def _global_state():

@@ -91,7 +91,7 @@ class SequenceModule(nn.Module):
             How dilated convolutions run (see :class:`~sk_seqlabel.modules.tcn.DilatedConv`).
         lstm_path : {"auto", "packed", "flip"}
             How a bidirectional LSTM handles padding (see
-            :func:`~sk_seqlabel.modules.lstm.run_lstm`).
+            :func:`~sk_seqlabel.modules.recurrence.run_lstm`).
         low_precision_recurrence : bool
             Whether an enclosing autocast may run LSTM layers in lower precision.
 

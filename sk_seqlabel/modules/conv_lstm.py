@@ -5,7 +5,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .base import SequenceModule
-from .lstm import PATHS, chunk_bounds, run_lstm, run_lstm_chunked
+from .recurrence import PATHS, chunk_bounds, run_lstm, run_lstm_chunked
 
 
 class ConvLSTM(SequenceModule):
@@ -25,7 +25,7 @@ class ConvLSTM(SequenceModule):
     outputs are >= 0, so those zeros never win a max-pool over a real value, which makes the
     pooling equal to ceil-mode pooling of the lone sequence), and the LSTM runs over the
     ``ceil(length / pool_size)`` pooled steps of each sequence through
-    :func:`~sk_seqlabel.modules.lstm.run_lstm`.
+    :func:`~sk_seqlabel.modules.recurrence.run_lstm`.
 
     Parameters
     ----------
@@ -50,7 +50,7 @@ class ConvLSTM(SequenceModule):
         effect when ``num_layers=1``.
     path : {"auto", "packed", "flip"}, default="auto"
         How the LSTM's reverse direction handles padding, see
-        :func:`~sk_seqlabel.modules.lstm.run_lstm`; it changes speed only.
+        :func:`~sk_seqlabel.modules.recurrence.run_lstm`; it changes speed only.
 
     Attributes
     ----------
@@ -199,7 +199,7 @@ class ConvLSTM(SequenceModule):
 
         Exact: chunks hold whole pooling windows, the convolution of each chunk sees the
         neighbouring input steps it needs, and the LSTM carries its state across chunks in
-        both directions (:func:`~sk_seqlabel.modules.lstm.run_lstm_chunked`). Sequences run
+        both directions (:func:`~sk_seqlabel.modules.recurrence.run_lstm_chunked`). Sequences run
         one after the other (the recurrence runs on ``pool_size`` times fewer steps).
 
         Parameters

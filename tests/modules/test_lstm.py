@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from sk_seqlabel.modules import lstm as lstm_module
-from sk_seqlabel.modules.lstm import LSTM, reverse_padded, run_lstm, run_lstm_chunked
+from sk_seqlabel.modules import recurrence as lstm_module
+from sk_seqlabel.modules.lstm import LSTM
+from sk_seqlabel.modules.recurrence import reverse_padded, run_lstm, run_lstm_chunked
 
 LENGTHS = [37, 121, 64, 5, 1]
 N_FEATURES, N_CLASSES = 3, 4
