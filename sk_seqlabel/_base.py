@@ -228,6 +228,12 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
     #: Device types ("cpu" for a CPU with native bf16 matrix units, "cuda") on which bf16
     #: autocast measured faster for this model than fp32; there ``precision="auto"`` is bf16.
     _bf16_faster_on: frozenset[str] = frozenset()
+    #: Fixed cost of one batch of this model, in padded timesteps: batches are cut where the
+    #: padded steps plus this per batch are fewest (``_batching.plan_batches``), the same way
+    #: on every device. Against filling each batch to the caps, 2,048 trained the TCN and the
+    #: BiLSTM faster on both CPU kinds (benchmarks/RESULTS.md, "Padding-aware batches").
+    #: None fills each batch.
+    _batch_overhead_timesteps: int | None = 2048
     #: Make the device choices of this device type instead of the real one's. Only tests set
     #: it (on a subclass), to run the CUDA choices on the CPU.
     _policy_kind: str | None = None
@@ -278,6 +284,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             "max_length": self._train_length(policy),
             "round_lengths": policy.round_lengths,
             "pin_memory": policy.pin_memory,
+            "batch_overhead": self._batch_overhead_timesteps,
         }
         return SequenceNet(
             module=self._module,
@@ -355,7 +362,12 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             getattr(self, "feature_names_in_", None), sequence_feature_names(X), name
         )
         policy = self._device_policy(self.net_.device)
-        out = self.net_.predict_ragged(SequenceDataset(X_list), policy, labels=labels)
+        out = self.net_.predict_ragged(
+            SequenceDataset(X_list),
+            policy,
+            labels=labels,
+            batch_overhead=self._batch_overhead_timesteps,
+        )
         return out, was_3d
 
     def score(self, X, y, sample_weight=None):

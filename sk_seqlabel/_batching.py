@@ -9,6 +9,7 @@ cap rather than by the longest sequence in the data. Padding is zeros for inputs
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 import torch
@@ -135,7 +136,7 @@ def padded_length(longest, round_lengths=False):
     return -(-int(longest) // step) * step
 
 
-def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None):
+def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None, batch_overhead=None):
     """Group sequence indices into batches of similar length.
 
     The plan never depends on the device: batches padded to rounded lengths on a GPU
@@ -154,6 +155,10 @@ def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None):
     rng : numpy.random.Generator, optional
         When given, lengths are jittered before sorting and the batch order is shuffled;
         otherwise the plan is deterministic (longest first).
+    batch_overhead : int, optional
+        Cost of one batch in padded timesteps: batches are then cut where the padded steps
+        plus this per batch are fewest (:func:`_cheapest_cuts`). None fills each batch as
+        the caps allow.
 
     Returns
     -------
@@ -173,6 +178,12 @@ def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None):
         else lengths * rng.uniform(1 - _LENGTH_JITTER, 1 + _LENGTH_JITTER, size=len(lengths))
     )
     order = np.argsort(-key, kind="stable")
+    if batch_overhead is not None:
+        cuts = _cheapest_cuts(lengths[order], batch_size, max_batch_timesteps, batch_overhead)
+        batches = [order[a:b] for a, b in itertools.pairwise(cuts)]
+        if rng is not None:
+            rng.shuffle(batches)
+        return batches
     batches, start = [], 0
     # Greedy over lengths in descending order: the first index of a batch is its longest
     # (up to jitter), so the padded size is known when the batch opens.
@@ -189,6 +200,37 @@ def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None):
     if rng is not None:
         rng.shuffle(batches)
     return batches
+
+
+def _cheapest_cuts(lengths, batch_size, max_batch_timesteps, overhead):
+    """Cut ``lengths`` (in planning order) into consecutive batches of least total cost.
+
+    A batch costs its padded steps (rows times its longest length) plus ``overhead``; batches
+    hold at most ``batch_size`` rows and ``max_batch_timesteps`` padded steps (one row may
+    exceed it). Dynamic programming over the cut positions: O(n * batch_size).
+
+    Returns
+    -------
+    ndarray of int
+        Cut positions ``0 = c_0 < c_1 < ... = n``; batch ``k`` is ``c_k:c_{k+1}``.
+    """
+    n = len(lengths)
+    best = np.zeros(n + 1)
+    previous = np.zeros(n + 1, dtype=np.int64)
+    for stop in range(1, n + 1):
+        first = max(0, stop - batch_size)
+        # longest of lengths[stop - rows : stop] for rows = 1 .. stop - first
+        longest = np.maximum.accumulate(lengths[first:stop][::-1])
+        rows = np.arange(1, len(longest) + 1)
+        padded = rows * longest
+        cost = best[stop - rows] + padded + overhead
+        cost[(padded > max_batch_timesteps) & (rows > 1)] = np.inf
+        k = int(np.argmin(cost))
+        best[stop], previous[stop] = cost[k], stop - rows[k]
+    cuts = [n]
+    while cuts[-1] > 0:
+        cuts.append(previous[cuts[-1]])
+    return np.array(cuts[::-1])
 
 
 class BucketBatchSampler(Sampler):
@@ -209,6 +251,8 @@ class BucketBatchSampler(Sampler):
     max_length : int, optional
         Cut longer sequences into windows of at most this many steps
         (:func:`split_into_windows`) and yield ``(index, start, stop)`` keys.
+    batch_overhead : int, optional
+        See :func:`plan_batches`.
     """
 
     def __init__(
@@ -220,8 +264,10 @@ class BucketBatchSampler(Sampler):
         random_state=None,
         indices=None,
         max_length=None,
+        batch_overhead=None,
     ):
         self.lengths = np.asarray(lengths)
+        self.batch_overhead = batch_overhead
         self.batch_size = batch_size
         self.max_batch_timesteps = max_batch_timesteps
         self.shuffle = shuffle
@@ -238,7 +284,13 @@ class BucketBatchSampler(Sampler):
             seq, start, stop = split_into_windows(self.lengths, self.max_length, rng)
             keys = list(zip(self.indices[seq].tolist(), start.tolist(), stop.tolist(), strict=True))
             lengths = stop - start
-        plan = plan_batches(lengths, self.batch_size, self.max_batch_timesteps, rng)
+        plan = plan_batches(
+            lengths,
+            self.batch_size,
+            self.max_batch_timesteps,
+            rng,
+            batch_overhead=self.batch_overhead,
+        )
         return [[keys[j] for j in batch] for batch in plan]
 
     def __iter__(self):
@@ -296,6 +348,7 @@ def bucketed_loader(
     max_length=None,
     round_lengths=False,
     pin_memory=False,
+    batch_overhead=None,
 ):
     """A ``DataLoader`` over length-bucketed, padded batches of a :class:`SequenceDataset`.
 
@@ -304,7 +357,8 @@ def bucketed_loader(
     (new offsets each epoch when shuffling). With ``shuffle=False`` the plan is fixed, and
     ``loader.batch_sampler`` yields each batch's keys (dataset positions) in loader order.
     With ``round_lengths``, batches are padded to lengths that repeat (:func:`padded_length`);
-    the plan (which sequences share a batch, in which order) is the same either way. With
+    the plan (which sequences share a batch, in which order) is the same either way.
+    ``batch_overhead`` weighs padding against the number of batches (:func:`plan_batches`). With
     ``pin_memory``, batches are collated into page-locked memory, so copies to a GPU can run
     without blocking.
 
@@ -320,6 +374,7 @@ def bucketed_loader(
         random_state,
         indices=indices,
         max_length=max_length,
+        batch_overhead=batch_overhead,
     )
     collate = functools.partial(collate_padded, round_lengths=round_lengths)
     # A DataLoader draws a base seed for its workers on every iteration, from torch's global

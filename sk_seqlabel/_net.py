@@ -264,7 +264,7 @@ class SequenceNet(NeuralNet):
         y_true = y_true.to(y_pred.device, non_blocking=True)
         return self.criterion_(y_pred.reshape(-1, y_pred.shape[-1]).float(), y_true.reshape(-1))
 
-    def predict_ragged(self, dataset, policy, labels=False):
+    def predict_ragged(self, dataset, policy, labels=False, batch_overhead=None):
         """Class probabilities (or indices) for every sequence of ``dataset``, in its order.
 
         Sequences up to ``policy.inference_batch_timesteps`` steps go through length-bucketed
@@ -281,6 +281,9 @@ class SequenceNet(NeuralNet):
             Return the index of the most probable class at each step instead of the
             probabilities: the argmax of the logits, taken on the device, so only one int32 per
             step comes back to the host and no softmax is computed.
+        batch_overhead : int, optional
+            Cost of one batch in padded timesteps, weighed against padding when planning the
+            batches (:func:`~sk_seqlabel._batching.plan_batches`).
 
         Returns
         -------
@@ -293,9 +296,9 @@ class SequenceNet(NeuralNet):
         self._set_training(False)
         with policy.torch_settings():
             with torch.no_grad(), self.autocast(policy):
-                return self._predict_ragged(dataset, policy, labels)
+                return self._predict_ragged(dataset, policy, labels, batch_overhead)
 
-    def _predict_ragged(self, dataset, policy, labels):
+    def _predict_ragged(self, dataset, policy, labels, batch_overhead):
         def finish(logits):
             if labels:
                 return logits.argmax(dim=-1).to(torch.int32).cpu().numpy()
@@ -313,6 +316,7 @@ class SequenceNet(NeuralNet):
                 max_batch_timesteps=chunk_length,
                 round_lengths=policy.round_lengths,
                 pin_memory=policy.pin_memory,
+                batch_overhead=batch_overhead,
             )
             # Without shuffling the sampler's plan is fixed, so it lines up with the loader.
             trim = torch.device(self.device).type == "cpu"

@@ -315,6 +315,9 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
     """
 
     _module = ConvLSTM
+    # Its steps are so cheap that a batch's fixed cost outweighs padding: fuller batches
+    # trained and predicted faster (benchmarks/RESULTS.md, "Padding-aware batches").
+    _batch_overhead_timesteps = None
     _module_params = (
         "n_filters",
         "kernel_size",

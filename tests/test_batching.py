@@ -149,6 +149,7 @@ def test_rounding_lengths_does_not_change_which_sequences_train_together():
             random_state=0,
             max_length=512,
             round_lengths=round_lengths,
+            batch_overhead=2048,
         )
         return [[Xb["lengths"].tolist() for Xb, _ in loader] for _ in range(2)]
 
@@ -163,3 +164,44 @@ def test_loader_with_rounded_lengths_pads_to_the_rounded_length():
     )
     shapes = [(tuple(Xb["x"].shape), Xb["lengths"].tolist()) for Xb, _ in loader]
     assert shapes == [((2, 104, 2), [100, 97]), ((1, 16, 2), [9])]
+
+
+def _brute_force_cost(lengths, batch_size, cap, overhead):
+    """Least cost over every cut of sorted lengths into consecutive batches (small n only)."""
+    n, best = len(lengths), {0: 0.0}
+    for stop in range(1, n + 1):
+        costs = []
+        for start in range(max(0, stop - batch_size), stop):
+            padded = (stop - start) * lengths[start:stop].max()
+            if padded <= cap or stop - start == 1:
+                costs.append(best[start] + padded + overhead)
+        best[stop] = min(costs)
+    return best[n]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_padding_aware_plan_is_the_cheapest_cut_and_respects_the_caps(seed):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 300, size=14)
+    plan = plan_batches(lengths, batch_size=4, max_batch_timesteps=600, batch_overhead=100)
+    assert sorted(np.concatenate(plan).tolist()) == list(range(len(lengths)))
+    for batch in plan:
+        assert len(batch) <= 4
+        assert len(batch) == 1 or len(batch) * lengths[batch].max() <= 600
+    cost = sum(len(b) * lengths[b].max() + 100 for b in plan)
+    ordered = np.sort(lengths)[::-1]
+    assert cost == _brute_force_cost(ordered, 4, 600, 100)
+
+
+def test_padding_aware_plan_trades_padding_for_batches():
+    lengths = _lengths(300, seed=6)
+
+    def padding_and_count(overhead):
+        plan = plan_batches(lengths, 32, 8192, batch_overhead=overhead)
+        padded = sum(len(b) * lengths[b].max() for b in plan)
+        return 1 - lengths.sum() / padded, len(plan)
+
+    greedy, cheap, free = (padding_and_count(o) for o in (None, 2048, 0))
+    assert free[0] == 0.0  # batches cost nothing: no padding at all
+    assert cheap[0] < greedy[0]  # less padding ...
+    assert cheap[1] < free[1]  # ... without a batch per length
