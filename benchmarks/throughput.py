@@ -85,6 +85,7 @@ def padding_of_plans(clf, X, Y):
         batch_size=net.batch_size,
         max_batch_timesteps=cap,
         round_lengths=round_lengths,
+        batch_overhead=getattr(clf, "_batch_overhead_timesteps", None),
     )
     infer_pad, infer_batches = _padding(loader)
     return dict(
@@ -99,12 +100,8 @@ def padding_of_plans(clf, X, Y):
 
 def _inference_batching(clf):
     """(batch cap, round_lengths) of the fitted ``clf``'s last ``predict_proba``."""
-    policy = getattr(clf.net_, "policy", None)
-    if policy is not None:  # the device policy the last predict ran with
-        return policy.inference_batch_timesteps, policy.round_lengths
-    from sk_seqlabel._base import ROUND_BATCH_LENGTHS  # before DevicePolicy
-
-    return clf._batch_cap(clf.net_.device), ROUND_BATCH_LENGTHS[torch.device(clf.net_.device).type]
+    policy = clf.net_.policy  # the device policy the last predict ran with
+    return policy.inference_batch_timesteps, policy.round_lengths
 
 
 def _padding(loader):

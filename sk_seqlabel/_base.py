@@ -230,8 +230,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
     _bf16_faster_on: frozenset[str] = frozenset()
     #: Fixed cost of one batch of this model, in padded timesteps: batches are cut where the
     #: padded steps plus this per batch are fewest (``_batching.plan_batches``), the same way
-    #: on every device. Against filling each batch to the caps, 2,048 trained the TCN and the
-    #: BiLSTM faster on both CPU kinds (benchmarks/RESULTS.md, "Padding-aware batches").
+    #: on every device. Against filling each batch to the caps, it trained and predicted the
+    #: TCN and the BiLSTM faster (benchmarks/RESULTS.md, "Padding-aware batches").
     #: None fills each batch.
     _batch_overhead_timesteps: int | None = 2048
     #: Make the device choices of this device type instead of the real one's. Only tests set
