@@ -156,3 +156,35 @@ def test_the_avx2_only_emulation_is_in_effect():
         pytest.skip("runs under `make test-avx2` (ONEDNN_MAX_CPU_ISA=AVX2) only")
     assert cpu_has_native_bf16() is False
     assert torch.backends.cpu.get_cpu_capability() == "AVX2"
+
+
+def test_fp32_means_fp32_on_cuda_for_the_call_only():
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    try:
+        with _device.torch_settings(None, cuda=True):
+            assert not torch.backends.cuda.matmul.allow_tf32
+            assert not torch.backends.cudnn.allow_tf32
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = False  # torch's default
+        torch.backends.cudnn.allow_tf32 = True  # torch's default
+
+
+def test_bf16_is_checked_on_the_gpu_that_will_run(monkeypatch):
+    # cuda:1 is an older GPU than the current device: its own capability decides.
+    capabilities = {0: (9, 0), 1: (7, 5)}
+    monkeypatch.setattr(
+        torch.cuda, "get_device_capability", lambda device: capabilities[device.index]
+    )
+    assert DevicePolicy.resolve("cuda:0", precision="bf16").precision == "bf16"
+    with pytest.raises(ValueError, match=r"cuda:1 has no native bfloat16"):
+        DevicePolicy.resolve("cuda:1", precision="bf16")
+    assert DevicePolicy.resolve("cuda:1", precision="auto").precision == "fp32"
+
+
+def test_pinned_memory_only_where_the_tensors_go_to_a_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device: (9, 0))
+    assert DevicePolicy.resolve("cuda:0").pin_memory
+    assert not DevicePolicy.resolve("cpu").pin_memory
+    assert not DevicePolicy.resolve("cpu", kind="cuda").pin_memory
