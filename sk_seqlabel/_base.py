@@ -34,6 +34,9 @@ from .metrics import timestep_accuracy_score
 
 __all__ = ["BaseSequenceLabeler", "fill_shared_docs"]
 
+#: Every labeler class, by name, in the order defined (see ``BaseSequenceLabeler``).
+_REGISTRY: dict[str, type] = {}
+
 _SHARED_DOCS = """
     max_epochs : int, default=30
         Passes over the training sequences.
@@ -105,13 +108,35 @@ def fill_shared_docs(cls):
 class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
     """Shared fit / predict / predict_proba / score over lists of variable-length sequences.
 
-    Subclasses set ``_module`` (an ``nn.Module`` class taking ``n_features, n_classes`` and
-    keyword hyperparameters) and ``_module_params`` (the names of their ``__init__`` keywords
-    that go to the module), and list every keyword explicitly in ``__init__``.
+    A labeler subclasses it and sets ``_module`` (a
+    :class:`~sk_seqlabel.modules.base.SequenceModule` taking ``n_features, n_classes`` and
+    keyword hyperparameters) and ``_module_params`` (the names of its ``__init__`` keywords
+    that go to the module), lists every keyword explicitly in ``__init__`` (scikit-learn reads
+    the signature), and defines :meth:`_test_params`. Defining ``_module`` registers the class:
+    :func:`~sk_seqlabel.labelers.all_labelers` lists it, and the shared tests, run it.
     """
 
     _module: type[torch.nn.Module]
     _module_params: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_module" in cls.__dict__:
+            _REGISTRY[cls.__name__] = cls
+
+    @classmethod
+    def _test_params(cls) -> dict:
+        """Keyword sets the shared tests run this labeler with.
+
+        Returns
+        -------
+        dict
+            ``"quick"``: a small model that trains in well under a second on 2 CPU cores;
+            ``"learns"``: one that reaches 0.9 timestep accuracy on the tests' easy task in a
+            few seconds; and, where the model has them, ``"causal"`` (keywords that make it
+            never look ahead) and ``"one_way"`` (recurrent layers in one direction).
+        """
+        raise NotImplementedError("Must be overridden in subclass")
 
     _parameter_constraints: dict = {
         "max_epochs": [Interval(Integral, 1, None, closed="left")],

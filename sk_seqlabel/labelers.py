@@ -7,12 +7,31 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseSequenceLabeler, fill_shared_docs
+from ._base import _REGISTRY, BaseSequenceLabeler, fill_shared_docs
 from .modules.conv_lstm import ConvLSTM
 from .modules.lstm import LSTM
 from .modules.tcn import TCN, receptive_field
 
-__all__ = ["ConvLSTMLabeler", "LSTMLabeler", "TCNLabeler"]
+__all__ = ["ConvLSTMLabeler", "LSTMLabeler", "TCNLabeler", "all_labelers"]
+
+
+def all_labelers():
+    """Every labeler class, in the order defined: what the shared tests and the docs run.
+
+    A labeler registers itself by subclassing
+    :class:`~sk_seqlabel._base.BaseSequenceLabeler` with a ``_module``.
+
+    Returns
+    -------
+    list of type
+
+    Examples
+    --------
+    >>> from sk_seqlabel.labelers import all_labelers
+    >>> [cls.__name__ for cls in all_labelers()][:3]
+    ['TCNLabeler', 'LSTMLabeler', 'ConvLSTMLabeler']
+    """
+    return list(_REGISTRY.values())
 
 
 @fill_shared_docs
@@ -131,6 +150,14 @@ class TCNLabeler(BaseSequenceLabeler):
     # measured here.
     _bf16_faster_on = frozenset({"cpu"})
 
+    @classmethod
+    def _test_params(cls):
+        return {
+            "quick": dict(n_filters=16, kernel_size=3, n_blocks=2, max_epochs=2),
+            "learns": dict(n_filters=32, kernel_size=3, n_blocks=3, max_epochs=15),
+            "causal": dict(causal=True),
+        }
+
     @property
     def receptive_field_(self):
         check_is_fitted(self)
@@ -204,6 +231,16 @@ class LSTMLabeler(BaseSequenceLabeler):
     # probabilities then moved by up to 2e-4 with its batch mates (the 1e-5 batch-invariance
     # tests failed), so "auto" stays fp32: bf16 is an explicit choice for this model.
     _module = LSTM
+
+    @classmethod
+    def _test_params(cls):
+        return {
+            "quick": dict(hidden_size=16, num_layers=2, max_epochs=2),
+            "learns": dict(hidden_size=32, num_layers=1, max_epochs=20),
+            "causal": dict(bidirectional=False),
+            "one_way": dict(bidirectional=False),
+        }
+
     _module_params = ("hidden_size", "num_layers", "bidirectional", "dropout")
     _parameter_constraints = {
         **BaseSequenceLabeler._parameter_constraints,
@@ -318,6 +355,15 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
     # Its steps are so cheap that a batch's fixed cost outweighs padding: fuller batches
     # trained and predicted faster (benchmarks/RESULTS.md, "Padding-aware batches").
     _batch_overhead_timesteps = None
+
+    @classmethod
+    def _test_params(cls):
+        return {
+            "quick": dict(n_filters=8, hidden_size=16, max_epochs=2),
+            "learns": dict(n_filters=32, hidden_size=32, max_epochs=15),
+            "one_way": dict(bidirectional=False),
+        }
+
     _module_params = (
         "n_filters",
         "kernel_size",

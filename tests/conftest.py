@@ -3,24 +3,19 @@
 import numpy as np
 import pytest
 
-from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
 from sk_seqlabel.datasets import make_sequence_labeling
+from sk_seqlabel.labelers import all_labelers
 
+# Every registered labeler, with the keyword sets it declares for tests (_test_params).
 # Small models that train in well under a second on 2 CPU cores; tests override what they test.
-FAST = {
-    TCNLabeler: dict(n_filters=16, kernel_size=3, n_blocks=2, max_epochs=2, random_state=0),
-    LSTMLabeler: dict(hidden_size=16, num_layers=2, max_epochs=2, random_state=0),
-    ConvLSTMLabeler: dict(n_filters=8, hidden_size=16, max_epochs=2, random_state=0),
-}
+FAST = {cls: {**cls._test_params()["quick"], "random_state": 0} for cls in all_labelers()}
+# Enough capacity and epochs to pass the >= 0.9 bar on the easy task in a few seconds.
+LEARNS = {cls: cls._test_params()["learns"] for cls in all_labelers()}
 # Configurations that must never look ahead.
-CAUSAL = {
-    TCNLabeler: dict(causal=True),
-    LSTMLabeler: dict(bidirectional=False),
-}
+CAUSAL = {cls: p["causal"] for cls in all_labelers() if "causal" in (p := cls._test_params())}
 # Bidirectional models must be exact both ways; this configuration adds the one direction.
 UNIDIRECTIONAL = {
-    LSTMLabeler: dict(bidirectional=False),
-    ConvLSTMLabeler: dict(bidirectional=False),
+    cls: p["one_way"] for cls in all_labelers() if "one_way" in (p := cls._test_params())
 }
 
 

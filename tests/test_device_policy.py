@@ -16,7 +16,7 @@ from sk_seqlabel._device import DevicePolicy, cpu_has_native_bf16, resolve_devic
 from sk_seqlabel.modules import recurrence as lstm_module
 from sk_seqlabel.modules.recurrence import contiguous_layer_weights
 
-from .test_labelers import LEARNS
+from .conftest import LEARNS
 
 
 def _cuda_policy(clf):

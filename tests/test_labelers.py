@@ -6,19 +6,12 @@ import pytest
 import torch
 from skorch.callbacks import Callback, LRScheduler
 
-from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
+from sk_seqlabel import TCNLabeler
 from sk_seqlabel import _device as sk_device
 from sk_seqlabel import _net as sk_net
 from sk_seqlabel.datasets import make_sequence_labeling
 
-from .conftest import FAST
-
-# Enough capacity and epochs to pass the >= 0.9 bar on the easy task in a few seconds.
-LEARNS = {
-    TCNLabeler: dict(n_filters=32, kernel_size=3, n_blocks=3, max_epochs=15),
-    LSTMLabeler: dict(hidden_size=32, num_layers=1, max_epochs=20),
-    ConvLSTMLabeler: dict(n_filters=32, hidden_size=32, max_epochs=15),
-}
+from .conftest import FAST, LEARNS
 
 
 def test_learns_the_easy_task(labeler_cls, easy_data):

@@ -41,8 +41,8 @@ def test_unidirectional_chunked_prediction_equals_one_piece(
 
 
 def test_deep_recurrent_chunked_prediction_equals_one_piece(labeler_cls, easy_data):
-    if labeler_cls is TCNLabeler:
-        pytest.skip("the TCN has no recurrent layers")
+    if "num_layers" not in labeler_cls().get_params():
+        pytest.skip(f"{labeler_cls.__name__} has no recurrent layers")
     clf = labeler_cls(hidden_size=8, num_layers=3, max_epochs=1, random_state=0)
     _assert_chunked_equals_whole(clf.fit(*easy_data), lengths=(700, 333))
 

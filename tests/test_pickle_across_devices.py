@@ -19,7 +19,7 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
+from sk_seqlabel.labelers import all_labelers
 
 from .conftest import FAST
 
@@ -55,7 +55,7 @@ def _pickled_as_if_trained_on_cuda(clf):
 def test_models_trained_on_a_gpu_load_and_predict_on_a_cpu(tmp_path, easy_data):
     X, y = easy_data
     expected = {}
-    for cls in (TCNLabeler, LSTMLabeler, ConvLSTMLabeler):
+    for cls in all_labelers():
         for name, config in CONFIGS.items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # the interrupted fit warns
