@@ -261,8 +261,14 @@ class SequenceNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         # Cross-entropy with ignore_index=PAD_LABEL averages over real timesteps only, each
         # weighted by its class weight (criterion__weight), as scikit-learn's class_weight does.
-        y_true = y_true.to(y_pred.device, non_blocking=True)
-        return self.criterion_(y_pred.reshape(-1, y_pred.shape[-1]).float(), y_true.reshape(-1))
+        # In training, the module's intermediate outputs (pop_auxiliary_logits: MS-TCN's
+        # earlier stages) add the same loss each.
+        y_true = y_true.to(y_pred.device, non_blocking=True).reshape(-1)
+        extra = self.module_.pop_auxiliary_logits() if training else []
+        loss = 0.0
+        for logits in [y_pred, *extra]:
+            loss = loss + self.criterion_(logits.reshape(-1, logits.shape[-1]).float(), y_true)
+        return loss
 
     def predict_ragged(self, dataset, policy, labels=False, batch_overhead=None):
         """Class probabilities (or indices) for every sequence of ``dataset``, in its order.

@@ -10,9 +10,16 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _REGISTRY, BaseSequenceLabeler, fill_shared_docs
 from .modules.conv_lstm import ConvLSTM
 from .modules.lstm import LSTM
+from .modules.ms_tcn import MultiStageTCN
 from .modules.tcn import TCN, receptive_field
 
-__all__ = ["ConvLSTMLabeler", "LSTMLabeler", "TCNLabeler", "all_labelers"]
+__all__ = [
+    "ConvLSTMLabeler",
+    "LSTMLabeler",
+    "MultiStageTCNLabeler",
+    "TCNLabeler",
+    "all_labelers",
+]
 
 
 def all_labelers():
@@ -429,3 +436,132 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+
+
+@fill_shared_docs
+class MultiStageTCNLabeler(BaseSequenceLabeler):
+    """A TCN followed by refinement stages over its probabilities (as MS-TCN).
+
+    Stage 1 is a :class:`TCNLabeler`'s network; each further stage is another TCN that sees
+    only the previous stage's class probabilities, and learns from them which label sequences
+    are plausible: it removes short flickers and implausible transitions at segment
+    boundaries. In training every stage's output counts in the loss, as in MS-TCN (whose
+    smoothing loss is not here).
+
+    Parameters
+    ----------
+    n_filters : int, default=64
+        Channels of every block of every stage.
+    kernel_size : int, default=5
+        Taps of every convolution.
+    n_blocks : int, default=4
+        Residual blocks per stage; the receptive field of a stage doubles with each.
+    n_stages : int, default=2
+        Stages in all; 1 is a plain TCN.
+    dropout : float, default=0.1
+        Dropout after each convolution.
+    causal : bool, default=False
+        Every stage pads on the left only, so the label at step ``t`` depends on steps
+        ``<= t`` alone.
+    {shared}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen in ``fit``, sorted.
+    n_features_in_ : int
+        Features per timestep seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in ``fit``, when its sequences were DataFrames with string columns.
+    net_ : skorch.NeuralNet
+        The fitted net; ``net_.history`` holds the per-epoch log.
+    receptive_field_ : int
+        Input steps one output depends on: the stages' fields added up, less the overlaps.
+
+    See Also
+    --------
+    TCNLabeler : one stage.
+
+    Examples
+    --------
+    >>> from sk_seqlabel import MultiStageTCNLabeler
+    >>> from sk_seqlabel.datasets import make_sequence_labeling
+    >>> X, y = make_sequence_labeling(n_sequences=40, random_state=0)
+    >>> clf = MultiStageTCNLabeler(n_filters=16, max_epochs=10, random_state=0)
+    >>> clf = clf.fit(X[:30], y[:30])
+    >>> clf.receptive_field_
+    241
+    >>> clf.score(X[30:], y[30:]) > 0.8
+    True
+    """
+
+    _module = MultiStageTCN
+    _module_params = ("n_filters", "kernel_size", "n_blocks", "n_stages", "dropout", "causal")
+    _parameter_constraints = {
+        **TCNLabeler._parameter_constraints,
+        "n_stages": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_filters=64,
+        kernel_size=5,
+        n_blocks=4,
+        n_stages=2,
+        dropout=0.1,
+        causal=False,
+        max_epochs=30,
+        lr=3e-3,
+        batch_size=32,
+        max_batch_timesteps="auto",
+        max_train_length="auto",
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        device="auto",
+        precision="auto",
+        n_threads="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.n_blocks = n_blocks
+        self.n_stages = n_stages
+        self.dropout = dropout
+        self.causal = causal
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_batch_timesteps = max_batch_timesteps
+        self.max_train_length = max_train_length
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.precision = precision
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    @property
+    def receptive_field_(self):
+        check_is_fitted(self)
+        return self.net_.module_.receptive_field
+
+    def _min_train_length(self):
+        # as for the TCN: windows much longer than the field, of all stages together
+        return 4 * (self.n_stages * (receptive_field(self.kernel_size, self.n_blocks) - 1) + 1)
+
+    @classmethod
+    def _test_params(cls):
+        return {
+            "quick": dict(n_filters=16, kernel_size=3, n_blocks=2, n_stages=2, max_epochs=2),
+            "learns": dict(n_filters=32, kernel_size=3, n_blocks=3, n_stages=2, max_epochs=15),
+            "causal": dict(causal=True),
+        }

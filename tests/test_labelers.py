@@ -186,8 +186,8 @@ def _what_runs(clf, precision):
 def test_lstm_layers_run_in_fp32_on_a_cpu_without_native_bf16(
     labeler_cls, tiny_data, monkeypatch, native
 ):
-    if labeler_cls is TCNLabeler:
-        pytest.skip("the TCN has no LSTM layers")
+    if "hidden_size" not in labeler_cls().get_params():
+        pytest.skip(f"{labeler_cls.__name__} has no LSTM layers")
     if native and not sk_device.cpu_has_native_bf16():
         pytest.skip("needs a CPU with native bf16 (AMX or AVX512-BF16)")
     monkeypatch.setattr(sk_device, "cpu_has_native_bf16", lambda: native)

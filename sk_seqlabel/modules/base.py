@@ -9,7 +9,9 @@ A module of this package subclasses :class:`SequenceModule` and defines
 - ``look_ahead``: how many future input steps one output depends on (0: causal; a bound; or
   None: unbounded). Tests check it, and streaming and decoding build on it;
 - optionally ``configure_runtime(...)``, the device policy's code-path choices (speed only),
-  and ``chunked_threads``, the intra-op threads its ``forward_chunked`` runs best on.
+  ``chunked_threads``, the intra-op threads its ``forward_chunked`` runs best on, and
+  ``pop_auxiliary_logits()``, intermediate outputs of a training step that the loss counts
+  too (deep supervision, as MS-TCN's earlier stages).
 
 Nothing here knows about scikit-learn: this file imports torch only.
 """
@@ -79,6 +81,15 @@ class SequenceModule(nn.Module):
         list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
         """
         raise NotImplementedError("Must be overridden in subclass")
+
+    def pop_auxiliary_logits(self) -> list[torch.Tensor]:
+        """Intermediate logits of the last training-mode forward pass, for the loss; cleared.
+
+        The net adds the same loss, over the same real timesteps, for each of them to the loss
+        of the output (deep supervision). Each is (batch, time, n_classes). Modules without
+        intermediate outputs keep this default: none.
+        """
+        return []
 
     def configure_runtime(
         self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
