@@ -200,8 +200,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         X_list, _ = check_sequences(X, estimator_name=name)
         feature_names = sequence_feature_names(X)
         _y_list, pooled = check_targets(y, X_list)
-        # fit then transform, not fit_transform: its np.unique(return_inverse=True) peaked at
-        # 391 MiB on 10 M labels, against 76 MiB for the two steps (same codes).
+        # fit then transform, not fit_transform: its np.unique(return_inverse=True) took about
+        # 5x the peak memory on 10 M labels for the same codes (benchmarks/RESULTS.md, sec. 5).
         encoder = LabelEncoder().fit(pooled)
         classes = encoder.classes_
         codes = encoder.transform(pooled).astype(np.int64, copy=False)

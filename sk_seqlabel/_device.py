@@ -38,8 +38,8 @@ __all__ = [
 
 #: Padded timesteps per training batch when ``max_batch_timesteps="auto"``, on every device, so
 #: that the same hyperparameters give the same batches (and optimizer steps) everywhere. On a
-#: CPU batches of 65,536 steps trained 0.81x as fast as batches of ~2,000-8,000 (they fall out
-#: of cache); see benchmarks/RESULTS.md, section 1.
+#: CPU batches of 65,536 steps trained slower than batches of a few thousand (they fall out of
+#: cache); see benchmarks/RESULTS.md, section 1.
 TRAIN_BATCH_TIMESTEPS = 2**13
 #: Padded timesteps per inference batch (and chunk length for long sequences) when
 #: ``max_batch_timesteps="auto"``. Inference is exact whatever the batching, so a GPU gets

@@ -194,8 +194,9 @@ every row (one timestep) must have the same n_features values.
                 f"X[{i}] has {np.ndim(x)} dimensions; each sequence must be 2-D "
                 "(T_i, n_features) or 1-D (T_i,)."
             )
-        # The common case skips check_array's per-call cost (about 0.13 ms a sequence, 28% of
-        # predict_proba on short sequences) with the same result: a float32 view or copy.
+        # The common case skips check_array's per-call cost (a large share of
+        # predict_proba on short sequences, benchmarks/RESULTS.md section 1) with the same
+        # result: a float32 view or copy.
         fast = x.astype(np.float32, copy=False) if _is_plain_numeric_matrix(x) else None
         if fast is not None and np.isfinite(fast).all():
             x = fast

@@ -151,10 +151,9 @@ class TCNLabeler(BaseSequenceLabeler):
         self.verbose = verbose
         self.callbacks = callbacks
 
-    # On a CPU with native bf16 (AMX), bf16 autocast trained 1.16-1.55x and predicted
-    # 1.47-1.64x faster than fp32 over two runs (benchmarks/RESULTS.md, section 1). On an H100
-    # the reference loops found bf16 slower for every eager TCN, so CUDA stays fp32 until
-    # measured here.
+    # bf16 autocast trained and predicted faster than fp32 on CPUs with native bf16
+    # (benchmarks/RESULTS.md, sections 1 and 6). The reference loops found bf16 slower for
+    # eager TCNs on an H100 (not measured here), so CUDA stays fp32 until measured.
     _bf16_faster_on = frozenset({"cpu"})
 
     @classmethod
@@ -233,10 +232,9 @@ class LSTMLabeler(BaseSequenceLabeler):
     True
     """
 
-    # On a CPU with native bf16 (AMX), bf16 autocast trained 1.23-1.49x and predicted
-    # 1.51-1.58x faster than fp32 (benchmarks/RESULTS.md, section 1), but a sequence's
-    # probabilities then moved by up to 2e-4 with its batch mates (the 1e-5 batch-invariance
-    # tests failed), so "auto" stays fp32: bf16 is an explicit choice for this model.
+    # bf16 autocast was faster on a CPU with native bf16 (benchmarks/RESULTS.md, section 1),
+    # but a sequence's probabilities then moved with its batch mates by more than the 1e-5 of
+    # the batch-invariance tests, so "auto" stays fp32: bf16 is an explicit choice here.
     _module = LSTM
 
     @classmethod

@@ -7,6 +7,8 @@ from torch.nn import functional as F
 from .base import SequenceModule
 from .recurrence import PATHS, chunk_bounds, run_lstm, run_lstm_chunked
 
+__all__ = ["ConvLSTM"]
+
 
 class ConvLSTM(SequenceModule):
     """Conv1d front end, LSTM over max-pooled steps, and a per-timestep linear head.
