@@ -148,8 +148,8 @@ def run_demo(
 
     out = sys.stdout if file is None else file
 
-    def say(*args):
-        print(*args, file=out, flush=True)
+    def say(*args, end="\n"):
+        print(*args, file=out, flush=True, end=end)
 
     device = resolve_device(device)
     cpu = torch.device(device).type == "cpu"
@@ -169,22 +169,20 @@ def _n_cpus():
         return os.cpu_count() or 1
 
 
-def _run(output, device, seed, settings, quick, n_jobs, say):
-    import joblib
-    import torch
-    from sklearn.base import clone
-    from sklearn.metrics import f1_score
-    from sklearn.model_selection import GridSearchCV, KFold
-    from sklearn.pipeline import make_pipeline
+@dataclass(frozen=True)
+class _Streams:
+    """The demo's data: train and test activity streams and the sorted class names."""
 
-    from . import SequenceScaler
-    from .datasets import load_activity_streams
-    from .metrics import (
-        edit_score,
-        segment_f1_score,
-        timestep_accuracy_score,
-        timestep_accuracy_scorer,
-    )
+    X_train: list
+    y_train: list
+    X_test: list
+    y_test: list
+    classes: list
+
+
+def _run(output, device, seed, settings, quick, n_jobs, say):
+    """The demo's stages in order; returns what ``results.json`` holds."""
+    import torch
 
     started = time.perf_counter()
     device_name = torch.cuda.get_device_name(device) if device.startswith("cuda") else "CPU"
@@ -192,6 +190,49 @@ def _run(output, device, seed, settings, quick, n_jobs, say):
         f"sk_seqlabel demo{' (quick)' if quick else ''}: device {device} ({device_name}), "
         f"seed {seed}"
     )
+    data = _load_streams(settings, seed, say)
+    specs = model_specs(
+        quick=quick, max_epochs=settings.max_epochs, device=device, random_state=seed
+    )
+    rows, fitted = [], {}
+    for k, (name, labeler, grid) in enumerate(specs, start=1):
+        say(f"\n[{k}/{len(specs)}] {type(labeler).__name__}: ", end="")
+        row, model, y_pred = _search_and_refit(
+            name, labeler, grid, data, settings.n_folds, seed, n_jobs, say
+        )
+        rows.append({**row, "device": device})
+        fitted[name] = (model, y_pred)
+    say("\nTest streams (timestep accuracy, macro-F1 over timesteps, segment F1@50, edit score):")
+    say(format_table(rows))
+    best, model_path, identical = _save_best(rows, fitted, data, output, say)
+    figure_path, stream = _plot_best(fitted, best, data, output, say)
+    results = {
+        "dataset": "BasicMotions activity streams (sk_seqlabel.datasets.load_activity_streams)",
+        "quick": quick,
+        "seed": seed,
+        "device": device,
+        "device_name": device_name,
+        "n_train_streams": len(data.X_train),
+        "n_test_streams": len(data.X_test),
+        "n_train_timesteps": int(sum(map(len, data.X_train))),
+        "n_test_timesteps": int(sum(map(len, data.X_test))),
+        "max_epochs": settings.max_epochs,
+        "n_folds": settings.n_folds,
+        "models": rows,
+        "best_model": best["name"],
+        "model_file": model_path.name,
+        "reload_identical": bool(identical),
+        "figure": figure_path.name,
+        "figure_stream": stream,
+        "total_seconds": time.perf_counter() - started,
+    }
+    _write_results(results, rows, output, say)
+    return results
+
+
+def _load_streams(settings, seed, say):
+    """Train and test activity streams from disjoint recordings."""
+    from .datasets import load_activity_streams
 
     streams = {"max_recordings": settings.max_recordings}
     X_train, y_train = load_activity_streams(
@@ -207,123 +248,133 @@ def _run(output, device, seed, settings, quick, n_jobs, say):
         f"\n  test:  {len(X_test)} streams, {sum(map(len, X_test)):,} timesteps "
         "(other recordings than train)"
     )
+    return _Streams(X_train, y_train, X_test, y_test, classes)
 
-    folds = KFold(settings.n_folds, shuffle=True, random_state=seed)
-    specs = model_specs(
-        quick=quick, max_epochs=settings.max_epochs, device=device, random_state=seed
+
+def _search_and_refit(name, labeler, grid, data, n_folds, seed, n_jobs, say):
+    """Grid search with folds of whole streams, refit the best, score the test streams.
+
+    Returns
+    -------
+    row : dict
+        The model's line of the results table.
+    model : Pipeline
+        The refitted scaler + labeler.
+    y_pred : list of ndarray
+        Its predictions on the test streams.
+    """
+    from sklearn.base import clone
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import make_pipeline
+
+    from . import SequenceScaler
+    from .metrics import (
+        edit_score,
+        segment_f1_score,
+        timestep_accuracy_score,
+        timestep_accuracy_scorer,
     )
-    rows, fitted = [], {}
-    for k, (name, labeler, grid) in enumerate(specs, start=1):
-        pipeline = make_pipeline(SequenceScaler(), labeler)
-        step = pipeline.steps[-1][0]
-        search = GridSearchCV(
-            pipeline,
-            {f"{step}__{key}": values for key, values in grid.items()},
-            scoring=timestep_accuracy_scorer,
-            cv=folds,
-            refit=False,
-            n_jobs=n_jobs,
-        )
-        n_candidates = int(np.prod([len(v) for v in grid.values()]))
+
+    pipeline = make_pipeline(SequenceScaler(), labeler)
+    step = pipeline.steps[-1][0]
+    search = GridSearchCV(
+        pipeline,
+        {f"{step}__{key}": values for key, values in grid.items()},
+        scoring=timestep_accuracy_scorer,
+        cv=KFold(n_folds, shuffle=True, random_state=seed),
+        refit=False,
+        n_jobs=n_jobs,
+    )
+    n_candidates = int(np.prod([len(v) for v in grid.values()]))
+    say(
+        f"grid search over {n_candidates} candidates x {n_folds} folds of whole streams "
+        f"({n_jobs} process{'es' if n_jobs > 1 else ''})"
+    )
+    tic = time.perf_counter()
+    search.fit(data.X_train, data.y_train)
+    search_seconds = time.perf_counter() - tic
+    cv = search.cv_results_
+    for i, params in enumerate(cv["params"]):
+        best = " <- best" if cv["rank_test_score"][i] == 1 else ""
         say(
-            f"\n[{k}/{len(specs)}] {type(labeler).__name__}: grid search over "
-            f"{n_candidates} candidates x {settings.n_folds} folds of whole streams "
-            f"({n_jobs} process{'es' if n_jobs > 1 else ''})"
+            f"  {_format_params(params):<32} CV accuracy {cv['mean_test_score'][i]:.3f} "
+            f"± {cv['std_test_score'][i]:.3f}  ({cv['mean_fit_time'][i]:.1f} s/fit){best}"
         )
-        tic = time.perf_counter()
-        search.fit(X_train, y_train)
-        search_seconds = time.perf_counter() - tic
-        cv = search.cv_results_
-        for i, params in enumerate(cv["params"]):
-            best = " <- best" if cv["rank_test_score"][i] == 1 else ""
-            say(
-                f"  {_format_params(params):<32} CV accuracy {cv['mean_test_score'][i]:.3f} "
-                f"± {cv['std_test_score'][i]:.3f}  ({cv['mean_fit_time'][i]:.1f} s/fit){best}"
-            )
 
-        say(f"  refit on all train streams with {_format_params(search.best_params_)}:")
-        model = clone(pipeline).set_params(**search.best_params_, **{f"{step}__verbose": 1})
-        tic = time.perf_counter()
-        model.fit(X_train, y_train)
-        fit_seconds = time.perf_counter() - tic
-        model.set_params(**{f"{step}__verbose": 0})
-        y_pred = model.predict(X_test)
-        row = {
-            "name": name,
-            "labeler": type(labeler).__name__,
-            "best_params": _format_params(search.best_params_),
-            "cv_accuracy": float(search.best_score_),
-            "accuracy": timestep_accuracy_score(y_test, y_pred),
-            "macro_f1": float(
-                f1_score(np.concatenate(y_test), np.concatenate(y_pred), average="macro")
-            ),
-            "segment_f1_50": segment_f1_score(y_test, y_pred, overlap=0.5),
-            "edit": edit_score(y_test, y_pred),
-            "fit_seconds": fit_seconds,
-            "search_seconds": search_seconds,
-            "device": device,
-        }
-        say(f"  fitted in {fit_seconds:.1f} s; test timestep accuracy {row['accuracy']:.3f}")
-        rows.append(row)
-        fitted[name] = (model, y_pred)
+    say(f"  refit on all train streams with {_format_params(search.best_params_)}:")
+    model = clone(pipeline).set_params(**search.best_params_, **{f"{step}__verbose": 1})
+    tic = time.perf_counter()
+    model.fit(data.X_train, data.y_train)
+    fit_seconds = time.perf_counter() - tic
+    model.set_params(**{f"{step}__verbose": 0})
+    y_pred = model.predict(data.X_test)
+    y_test = data.y_test
+    row = {
+        "name": name,
+        "labeler": type(labeler).__name__,
+        "best_params": _format_params(search.best_params_),
+        "cv_accuracy": float(search.best_score_),
+        "accuracy": timestep_accuracy_score(y_test, y_pred),
+        "macro_f1": float(
+            f1_score(np.concatenate(y_test), np.concatenate(y_pred), average="macro")
+        ),
+        "segment_f1_50": segment_f1_score(y_test, y_pred, overlap=0.5),
+        "edit": edit_score(y_test, y_pred),
+        "fit_seconds": fit_seconds,
+        "search_seconds": search_seconds,
+    }
+    say(f"  fitted in {fit_seconds:.1f} s; test timestep accuracy {row['accuracy']:.3f}")
+    return row, model, y_pred
 
-    table = format_table(rows)
-    say("\nTest streams (timestep accuracy, macro-F1 over timesteps, segment F1@50, edit score):")
-    say(table)
 
-    # The model to keep is chosen by cross-validation, never by the test streams.
+def _save_best(rows, fitted, data, output, say):
+    """Save the model chosen by cross-validation (never by the test streams) and reload it.
+
+    Returns the best row, the saved file's path, and whether the reloaded model predicts the
+    test streams identically.
+    """
+    import joblib
+
     best = max(rows, key=lambda row: row["cv_accuracy"])
     best_model, best_pred = fitted[best["name"]]
     model_path = output / "best_model.joblib"
     joblib.dump(best_model, model_path)
     reloaded = joblib.load(model_path)
     identical = all(
-        np.array_equal(a, b) for a, b in zip(reloaded.predict(X_test), best_pred, strict=True)
+        np.array_equal(a, b) for a, b in zip(reloaded.predict(data.X_test), best_pred, strict=True)
     )
     say(
         f"\nBest by cross-validation: {best['name']}; saved to {model_path} and reloaded: "
-        f"predictions on the {len(X_test)} test streams are "
+        f"predictions on the {len(data.X_test)} test streams are "
         f"{'identical' if identical else 'DIFFERENT'}."
     )
+    return best, model_path, identical
 
+
+def _plot_best(fitted, best, data, output, say):
+    """Plot the test stream with the most segments: truth and every model's labels."""
     figure_path = output / "demo.png"
-    stream = _most_segmented(y_test)
-    scaler = best_model[0]
+    stream = _most_segmented(data.y_test)
+    scaler = fitted[best["name"]][0][0]
     plot_stream(
         figure_path,
-        scaler.transform([X_test[stream]])[0],
-        y_test[stream],
+        scaler.transform([data.X_test[stream]])[0],
+        data.y_test[stream],
         {name: pred[stream] for name, (_, pred) in fitted.items()},
-        classes=classes,
+        classes=data.classes,
         title=f"Test stream {stream}: true and predicted activity",
     )
     say(f"Figure of test stream {stream}: {figure_path}")
+    return figure_path, stream
 
-    results = {
-        "dataset": "BasicMotions activity streams (sk_seqlabel.datasets.load_activity_streams)",
-        "quick": quick,
-        "seed": seed,
-        "device": device,
-        "device_name": device_name,
-        "n_train_streams": len(X_train),
-        "n_test_streams": len(X_test),
-        "n_train_timesteps": int(sum(map(len, X_train))),
-        "n_test_timesteps": int(sum(map(len, X_test))),
-        "max_epochs": settings.max_epochs,
-        "n_folds": settings.n_folds,
-        "models": rows,
-        "best_model": best["name"],
-        "model_file": model_path.name,
-        "reload_identical": bool(identical),
-        "figure": figure_path.name,
-        "figure_stream": stream,
-        "total_seconds": time.perf_counter() - started,
-    }
+
+def _write_results(results, rows, output, say):
+    """``results.json`` and the markdown table ``results.md``."""
     (output / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (output / "results.md").write_text(format_table(rows, markdown=True) + "\n")
     say(f"Table: {output / 'results.md'}, {output / 'results.json'}")
     say(f"Done in {results['total_seconds']:.0f} s.")
-    return results
 
 
 def _format_params(params):
