@@ -306,71 +306,91 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None, low_preci
     >>> torch.allclose(chunked, lstm(x)[0], atol=1e-6)
     True
     """
-    n_layers, n_dirs = lstm.num_layers, 2 if lstm.bidirectional else 1
-    dtype = lstm.weight_ih_l0.dtype
-    # entering[layer][direction][k]: (h, c) entering chunk k in that direction's time order,
-    # one row per row of chunk k (None: zeros)
-    entering = [[[None] * n_chunks for _ in range(n_dirs)] for _ in range(n_layers)]
-    weights = contiguous_layer_weights(lstm)
-    forward_order, reverse_order = range(n_chunks), range(n_chunks - 1, -1, -1)
+    chunked = _ChunkedPass(lstm, chunk_inputs, n_chunks, chunk_lengths, low_precision)
+    last = chunked.n_layers - 1
+    with _chunked_recurrence_mode(lstm.weight_ih_l0.device):
+        for layer in range(last):
+            for direction in range(chunked.n_dirs):
+                chunked.sweep(layer, direction)
+        if chunked.n_dirs > 1:
+            chunked.sweep(last, 0)
+        yield from chunked.emit_last_layer()
 
-    def rows(k):
-        return 1 if chunk_lengths is None else len(chunk_lengths[k])
 
-    def enter(direction, hx, k):
+class _ChunkedPass:
+    """The state of one :func:`run_lstm_chunked` pass: the carried ``(h, c)`` at every chunk.
+
+    ``entering[layer][direction][k]`` is the state entering chunk ``k`` in that direction's
+    time order, one row per row of chunk ``k`` (None: zeros). :meth:`sweep` fills it for one
+    layer and direction; a layer's output on a chunk is recomputed from it when the layer
+    above needs it (:meth:`layer_output`), so memory stays bounded by a chunk.
+    """
+
+    def __init__(self, lstm, chunk_inputs, n_chunks, chunk_lengths, low_precision):
+        self.n_layers, self.n_dirs = lstm.num_layers, 2 if lstm.bidirectional else 1
+        self.dtype = lstm.weight_ih_l0.dtype
+        self.chunk_inputs, self.chunk_lengths = chunk_inputs, chunk_lengths
+        self.low_precision = low_precision
+        self.weights = contiguous_layer_weights(lstm)
+        self.entering = [
+            [[None] * n_chunks for _ in range(self.n_dirs)] for _ in range(self.n_layers)
+        ]
+        self.orders = (range(n_chunks), range(n_chunks - 1, -1, -1))  # by direction
+
+    def rows(self, k):
+        return 1 if self.chunk_lengths is None else len(self.chunk_lengths[k])
+
+    def enter(self, direction, hx, k):
         """The carried state ``hx`` fitted to chunk k's rows."""
         if hx is None:
             return None
         if direction == 0:  # the rows that go on are the first ones
-            return tuple(state[:, : rows(k)] for state in hx)
+            return tuple(state[:, : self.rows(k)] for state in hx)
         # Going backwards, rows whose sequence ends in chunk k join here, from zeros.
-        extra = rows(k) - hx[0].shape[1]
+        extra = self.rows(k) - hx[0].shape[1]
         return tuple(F.pad(state, (0, 0, 0, extra)) for state in hx)
 
-    def run(layer, direction, inputs, hx, k):
+    def run(self, layer, direction, inputs, hx, k):
+        """One layer and direction over chunk ``k`` from state ``hx``: (output, final state)."""
         # per call, not around the generator: the caller's code between two yields keeps its
         # own autocast state
-        with recurrence_precision(inputs, low_precision):
-            return run_direction(weights[layer, direction], direction, inputs, hx, k)
+        with recurrence_precision(inputs, self.low_precision):
+            weights = self.weights[layer, direction]
+            if direction == 0:
+                return lstm_recurrence(inputs, weights, hx)
+            lengths = None if self.chunk_lengths is None else self.chunk_lengths[k]
+            if lengths is None or bool((lengths == inputs.shape[1]).all()):
+                out, hx = lstm_recurrence(inputs.flip(1), weights, hx)
+                return out.flip(1), hx
+            return _reverse_ragged(inputs, lengths, weights, hx)
 
-    def run_direction(weights, direction, inputs, hx, k):
-        if direction == 0:
-            return lstm_recurrence(inputs, weights, hx)
-        lengths = None if chunk_lengths is None else chunk_lengths[k]
-        if lengths is None or bool((lengths == inputs.shape[1]).all()):
-            out, hx = lstm_recurrence(inputs.flip(1), weights, hx)
-            return out.flip(1), hx
-        return _reverse_ragged(inputs, lengths, weights, hx)
+    def layer_input(self, layer, k):
+        if layer == 0:
+            return self.chunk_inputs(k).to(self.dtype)
+        return self.layer_output(layer - 1, k)
 
-    def layer_input(layer, k):
-        return chunk_inputs(k).to(dtype) if layer == 0 else layer_output(layer - 1, k)
-
-    def layer_output(layer, k):
-        inputs = layer_input(layer, k)
-        outs = [run(layer, d, inputs, entering[layer][d][k], k)[0] for d in range(n_dirs)]
+    def layer_output(self, layer, k):
+        inputs = self.layer_input(layer, k)
+        outs = [
+            self.run(layer, d, inputs, self.entering[layer][d][k], k)[0] for d in range(self.n_dirs)
+        ]
         return torch.cat(outs, dim=-1)
 
-    def sweep(layer, direction):
+    def sweep(self, layer, direction):
         """Carry one layer and direction over all chunks, recording the entering states."""
         hx = None
-        for k in forward_order if direction == 0 else reverse_order:
-            entering[layer][direction][k] = hx = enter(direction, hx, k)
-            _, hx = run(layer, direction, layer_input(layer, k), hx, k)
+        for k in self.orders[direction]:
+            self.entering[layer][direction][k] = hx = self.enter(direction, hx, k)
+            _, hx = self.run(layer, direction, self.layer_input(layer, k), hx, k)
 
-    last = n_layers - 1
-    with _chunked_recurrence_mode(lstm.weight_ih_l0.device):
-        for layer in range(last):
-            for direction in range(n_dirs):
-                sweep(layer, direction)
-        if n_dirs > 1:
-            sweep(last, 0)
-        # The last sweep (the reverse one when bidirectional) emits the output as it goes.
-        direction, hx = n_dirs - 1, None
-        for k in forward_order if direction == 0 else reverse_order:
-            inputs = layer_input(last, k)
-            out, hx = run(last, direction, inputs, enter(direction, hx, k), k)
+    def emit_last_layer(self):
+        """The last sweep (the reverse one when bidirectional), yielding ``(k, output)``."""
+        last, direction, hx = self.n_layers - 1, self.n_dirs - 1, None
+        for k in self.orders[direction]:
+            inputs = self.layer_input(last, k)
+            out, hx = self.run(last, direction, inputs, self.enter(direction, hx, k), k)
             if direction == 1:
-                ahead = run(last, 0, inputs, entering[last][0][k], k)[0]
+                ahead = self.run(last, 0, inputs, self.entering[last][0][k], k)[0]
                 out = torch.cat([ahead, out], dim=-1)
             yield k, out
 
