@@ -395,6 +395,23 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         )
         return out, was_3d
 
+    def start_stream(self, *, output="proba"):
+        """Label live streams as their samples arrive, exactly as offline (causal models).
+
+        Parameters
+        ----------
+        output : {"proba", "labels"}, default="proba"
+            What each update returns per stream.
+
+        Returns
+        -------
+        LabelStream
+            See :func:`sk_seqlabel.streaming.start_stream`, which also takes a Pipeline.
+        """
+        from .streaming import LabelStream
+
+        return LabelStream(self, output=output)
+
     def score(self, X, y, sample_weight=None):
         """Timestep accuracy pooled over all timesteps of all sequences (0..1).
 

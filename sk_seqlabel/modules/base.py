@@ -82,6 +82,36 @@ class SequenceModule(nn.Module):
         """
         raise NotImplementedError("Must be overridden in subclass")
 
+    def initial_stream_state(self, n_streams: int):
+        """The carried state of ``n_streams`` new live streams, batch first in every tensor.
+
+        A nested tuple/list of tensors whose first dimension is the stream: the last inputs of
+        each causal convolution, each LSTM layer's ``(h, c)``. Modules that cannot stream
+        (they look ahead) raise ``NotImplementedError``, which callers turn into a clear error.
+        """
+        raise NotImplementedError("Must be overridden in subclass")
+
+    def forward_stream(self, x: torch.Tensor, lengths: torch.Tensor, state):
+        """Logits for the new steps of live streams, and their state after those steps.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_streams, time, n_features)
+            The new steps of each stream, padded at the end.
+        lengths : torch.Tensor of shape (n_streams,), int64
+            New steps of each stream, each in ``[1, time]``.
+        state
+            From :meth:`initial_stream_state` or the previous call, rows in the order of ``x``.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (n_streams, time, n_classes)
+            Equal at each row's real steps to :meth:`forward` on the whole stream so far.
+        state
+            Each row advanced by its own ``lengths``.
+        """
+        raise NotImplementedError("Must be overridden in subclass")
+
     def pop_auxiliary_logits(self) -> list[torch.Tensor]:
         """Intermediate logits of the last training-mode forward pass, for the loss; cleared.
 

@@ -6,10 +6,10 @@ The padding-exact recurrence lives in :mod:`~sk_seqlabel.modules.recurrence`, sh
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pad_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 from .base import SequenceModule
-from .recurrence import PATHS, run_lstm, run_lstm_chunked
+from .recurrence import PATHS, recurrence_precision, run_lstm, run_lstm_chunked
 
 __all__ = ["LSTM"]
 
@@ -74,6 +74,31 @@ class LSTM(SequenceModule):
     def look_ahead(self) -> int | None:
         """0 for a one-way LSTM (causal); None (the whole future) when bidirectional."""
         return None if self.lstm.bidirectional else 0
+
+    def initial_stream_state(self, n_streams):
+        """Zero ``(h, c)`` of every layer, (n_streams, num_layers, hidden_size) each."""
+        if self.lstm.bidirectional:
+            raise NotImplementedError("a bidirectional LSTM needs the whole sequence")
+        zeros = self.head.weight.new_zeros(n_streams, self.lstm.num_layers, self.lstm.hidden_size)
+        return (zeros, zeros.clone())
+
+    def forward_stream(self, x, lengths, state):
+        """Logits for the new steps of each stream, carrying every layer's ``(h, c)``.
+
+        ``lengths`` (each >= 1) are the new steps per row; packing makes each row's final
+        state the one after its own last step, whatever the padding.
+        """
+        packed = pack_padded_sequence(
+            x.to(self.lstm.weight_ih_l0.dtype),
+            lengths.cpu(),
+            batch_first=True,
+            enforce_sorted=False,
+        )
+        hx = tuple(s.transpose(0, 1).contiguous() for s in state)
+        with recurrence_precision(x, self.low_precision_recurrence):
+            out, (h, c) = self.lstm(packed, hx)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        return self.head(out), (h.transpose(0, 1), c.transpose(0, 1))
 
     def __init__(
         self,

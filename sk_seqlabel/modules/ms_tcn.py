@@ -105,6 +105,20 @@ class MultiStageTCN(SequenceModule):
         earlier, self._earlier_logits = getattr(self, "_earlier_logits", []), []
         return earlier
 
+    def initial_stream_state(self, n_streams):
+        """Every stage's carried inputs (causal stages only)."""
+        return [stage.initial_stream_state(n_streams) for stage in self.stages]
+
+    def forward_stream(self, x, lengths, state):
+        """The stages over new steps, each carrying its own convolutions' inputs."""
+        logits, new_state = x, []
+        for i, (stage, carried) in enumerate(zip(self.stages, state, strict=True)):
+            logits, carried = stage.forward_stream(
+                logits if i == 0 else torch.softmax(logits, dim=-1), lengths, carried
+            )
+            new_state.append(carried)
+        return logits, new_state
+
     def configure_runtime(
         self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
     ):

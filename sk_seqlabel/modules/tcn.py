@@ -79,17 +79,36 @@ class DilatedConv(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """Map ``(batch, time, in_channels)`` to ``(batch, time, out_channels)``."""
-        if self.path == "gemm" or (self.path == "auto" and h.is_cuda):
-            T = h.shape[1]
-            hp = F.pad(h, (0, 0, self.pad_left, self.pad_right))
-            d = self.dilation
+        return self.valid(F.pad(h, (0, 0, self.pad_left, self.pad_right)))
+
+    def valid(self, hp: torch.Tensor) -> torch.Tensor:
+        """The outputs that ``hp`` (batch, time', in_channels) holds every input of.
+
+        ``time' - (kernel_size - 1) * dilation`` steps: ``forward`` pads its input with zeros
+        first; streaming prepends the inputs carried from the previous update instead.
+        """
+        span = (self.kernel_size - 1) * self.dilation
+        if self.path == "gemm" or (self.path == "auto" and hp.is_cuda):
+            T, d = hp.shape[1] - span, self.dilation
             cols = torch.cat([hp[:, j * d : j * d + T] for j in range(self.kernel_size)], dim=-1)
             return self.linear(cols)
         # (out, k * in) -> (out, in, k): the same taps in nn.Conv1d's weight layout
         weight = self.linear.weight.unflatten(1, (self.kernel_size, -1)).transpose(1, 2)
-        hp = F.pad(h.transpose(1, 2), (self.pad_left, self.pad_right))  # (batch, in, time')
-        out = F.conv1d(hp, weight, self.linear.bias, dilation=self.dilation)
+        out = F.conv1d(hp.transpose(1, 2), weight, self.linear.bias, dilation=self.dilation)
         return out.transpose(1, 2)
+
+    def stream(self, h: torch.Tensor, lengths: torch.Tensor, carried: torch.Tensor):
+        """Causal outputs for new steps ``h`` of each row, after the inputs ``carried``.
+
+        ``carried`` (batch, span, in_channels) holds each row's last ``span`` inputs (zeros
+        before its first step, as the causal padding). Returns the outputs (batch, time,
+        out_channels) and the new carried inputs: each row's last ``span`` real inputs.
+        """
+        full = torch.cat([carried, h], dim=1)
+        span = carried.shape[1]
+        index = lengths.to(h.device)[:, None] + torch.arange(span, device=h.device)
+        kept = full.gather(1, index[..., None].expand(-1, -1, full.shape[2]))
+        return self.valid(full), kept
 
 
 class TemporalBlock(nn.Module):
@@ -135,6 +154,18 @@ class TemporalBlock(nn.Module):
             z = z.masked_fill(padding, 0.0)
         z = self.dropout(F.relu(self.norm2(self.conv2(z))))
         return z + self.skip(h)
+
+    def stream(self, h, lengths, carried):
+        """A causal block over new steps: as :meth:`forward`, carrying each convolution's inputs.
+
+        ``carried`` is ``(inputs of conv1, inputs of conv2)``; returns the output and the new
+        pair.
+        """
+        z, first = self.conv1.stream(h, lengths, carried[0])
+        z = self.dropout(F.relu(self.norm1(z)))
+        z, second = self.conv2.stream(z, lengths, carried[1])
+        z = self.dropout(F.relu(self.norm2(z)))
+        return z + self.skip(h), (first, second)
 
 
 class TCN(SequenceModule):
@@ -236,6 +267,29 @@ class TCN(SequenceModule):
     def look_ahead(self) -> int:
         """Future input steps one output depends on: 0 when causal, else ``context[1]``."""
         return self.context[1]
+
+    def initial_stream_state(self, n_streams):
+        """Zeros: what each causal convolution reads before a stream's first step."""
+        if not self.causal:
+            raise NotImplementedError("only a causal TCN streams so far")
+        param = self.head.weight
+        return [
+            tuple(
+                param.new_zeros(
+                    n_streams, conv.pad_left, conv.linear.in_features // conv.kernel_size
+                )
+                for conv in (block.conv1, block.conv2)
+            )
+            for block in self.blocks
+        ]
+
+    def forward_stream(self, x, lengths, state):
+        """Logits for the new steps of each stream, and the state after them (causal only)."""
+        h, new_state = x, []
+        for block, carried in zip(self.blocks, state, strict=True):
+            h, carried = block.stream(h, lengths, carried)
+            new_state.append(carried)
+        return self.head(h), new_state
 
     def configure_runtime(
         self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
