@@ -106,6 +106,7 @@ class LabelStream:
                 "or LSTMLabeler(bidirectional=False)."
             ) from None
         self.stream_ids = []
+        self._rows = {}  # stream id -> its row in the state
         self.delay = 0
 
     def update(self, chunks):
@@ -128,13 +129,14 @@ class LabelStream:
                 f"update takes a mapping of stream id to new samples; got {type(chunks).__name__}."
             )
         new = {sid: self._check_chunk(sid, x) for sid, x in chunks.items()}
-        started = [sid for sid in new if sid not in self.stream_ids]
+        started = [sid for sid in new if sid not in self._rows]
         if started:
             self._state = _tree_map(
                 lambda a, b: torch.cat([a, b]),
                 self._state,
                 self._module.initial_stream_state(len(started)),
             )
+            self._rows.update((sid, len(self.stream_ids) + i) for i, sid in enumerate(started))
             self.stream_ids.extend(started)
         active = [sid for sid, x in new.items() if len(x)]
         out = {sid: self._empty() for sid in new}
@@ -154,13 +156,14 @@ class LabelStream:
             whose every label came back at once.
         """
         ids = list(self.stream_ids if ids is None else ids)
-        unknown = [sid for sid in ids if sid not in self.stream_ids]
+        unknown = [sid for sid in ids if sid not in self._rows]
         if unknown:
             raise ValueError(f"close: no open stream {unknown[0]!r}; open: {self.stream_ids}.")
         keep = [i for i, sid in enumerate(self.stream_ids) if sid not in set(ids)]
         index = torch.tensor(keep, dtype=torch.long)
         self._state = _tree_map(lambda t: t[index.to(t.device)], self._state)
         self.stream_ids = [self.stream_ids[i] for i in keep]
+        self._rows = {sid: i for i, sid in enumerate(self.stream_ids)}
         return {sid: self._empty() for sid in ids}
 
     # ------------------------------------------------------------------ internals
@@ -199,7 +202,7 @@ class LabelStream:
     def _run(self, pieces, active):
         labeler, net = self._labeler, self._labeler.net_
         policy = labeler._device_policy(net.device)
-        rows = torch.tensor([self.stream_ids.index(sid) for sid in active], dtype=torch.long)
+        rows = torch.tensor([self._rows[sid] for sid in active], dtype=torch.long)
         lengths = torch.tensor([len(p) for p in pieces], dtype=torch.long)
         x = np.zeros((len(pieces), int(lengths.max()), pieces[0].shape[1]), dtype=np.float32)
         for row, piece in enumerate(pieces):
