@@ -9,10 +9,13 @@ last inputs of every causal convolution, every LSTM layer's ``(h, c)``), so an u
 the same however old the stream, and what a stream gets, update after update, equals
 ``predict_proba`` on its whole recording.
 
-Causal models stream: ``TCNLabeler(causal=True)``, ``MultiStageTCNLabeler(causal=True)``,
-``LSTMLabeler(bidirectional=False)``. Models that look ahead cannot label a sample before
-later ones arrive; they get a ``ValueError`` naming the causal options (a delayed form for
-bounded look-ahead is not built yet).
+Causal models label each sample at once: ``TCNLabeler(causal=True)``,
+``MultiStageTCNLabeler(causal=True)``, ``LSTMLabeler(bidirectional=False)``. A TCN or
+multi-stage TCN that looks ahead by a bounded number of samples labels each sample that many
+samples later (:attr:`LabelStream.delay`), and :meth:`LabelStream.close` returns the last
+ones, computed as offline prediction computes a recording's end. Models that need the whole
+future (a bidirectional LSTM) or whose streaming form is not built (the ConvLSTM) get a
+``ValueError`` naming those that stream.
 """
 
 from __future__ import annotations
@@ -78,15 +81,16 @@ def start_stream(estimator, *, output="proba"):
 
 
 class LabelStream:
-    """Many live streams of one fitted causal labeler; see :func:`start_stream`.
+    """Many live streams of one fitted labeler; see :func:`start_stream`.
 
     Attributes
     ----------
     stream_ids : list
         The open streams, in the order they started.
     delay : int
-        Samples a stream must send after a sample before that sample's label comes back:
-        0, every model that streams is causal.
+        Samples that must follow a sample before its label comes back: 0 for a causal
+        model, the model's look-ahead otherwise. :meth:`close` returns the last ``delay``
+        labels of a stream, computed as offline prediction computes a recording's end.
     """
 
     def __init__(self, labeler, *, transforms=(), output="proba"):
@@ -94,23 +98,30 @@ class LabelStream:
         if output not in ("proba", "labels"):
             raise ValueError(f"output must be 'proba' or 'labels'; got {output!r}.")
         self._labeler, self._transforms, self._output = labeler, list(transforms), output
-        self._module = labeler.net_.module_
-        name = type(labeler).__name__
+        module = labeler.net_.module_
         try:
-            self._state = self._module.initial_stream_state(0)
+            self._core = _CarriedState(labeler)
         except NotImplementedError:
-            raise ValueError(
-                f"This {name} looks ahead (look_ahead={self._module.look_ahead}): it cannot "
-                "label a sample before later samples arrive, so it cannot stream. Stream with "
-                "a causal model: TCNLabeler(causal=True), MultiStageTCNLabeler(causal=True) "
-                "or LSTMLabeler(bidirectional=False)."
-            ) from None
+            if module.look_ahead is None or getattr(module, "context", None) is None:
+                name = type(labeler).__name__
+                why = (
+                    f"This {name} looks at the whole future (look_ahead=None): it needs a "
+                    "recording's end to label any sample."
+                    if module.look_ahead is None
+                    else f"This {name} has no streaming form yet (look_ahead="
+                    f"{module.look_ahead}, but its LSTM's state is not carried across updates)."
+                )
+                raise ValueError(
+                    f"{why} Stream with a causal model (TCNLabeler(causal=True), "
+                    "MultiStageTCNLabeler(causal=True), LSTMLabeler(bidirectional=False)), or "
+                    "a TCNLabeler / MultiStageTCNLabeler, whose labels come after a delay."
+                ) from None
+            self._core = _Windows(labeler)
+        self.delay = module.look_ahead
         self.stream_ids = []
-        self._rows = {}  # stream id -> its row in the state
-        self.delay = 0
 
     def update(self, chunks):
-        """Feed new samples; get the labels (or probabilities) of exactly those samples.
+        """Feed new samples; get the labels (or probabilities) that have become final.
 
         Parameters
         ----------
@@ -121,50 +132,39 @@ class LabelStream:
         Returns
         -------
         dict
-            For each id of ``chunks``: an ndarray of shape (n_new, n_classes) of
-            probabilities, or (n_new,) of labels with ``output="labels"``.
+            For each id of ``chunks``: the outputs of the samples that became final, in
+            order, an ndarray of shape (n_final, n_classes) of probabilities or (n_final,) of
+            labels with ``output="labels"``. For a causal model ``n_final == n_new``; with a
+            look-ahead, a sample's output comes ``delay`` samples later.
         """
         if not isinstance(chunks, Mapping):
             raise TypeError(
                 f"update takes a mapping of stream id to new samples; got {type(chunks).__name__}."
             )
         new = {sid: self._check_chunk(sid, x) for sid, x in chunks.items()}
-        started = [sid for sid in new if sid not in self._rows]
+        started = [sid for sid in new if sid not in self._core.rows]
         if started:
-            self._state = _tree_map(
-                lambda a, b: torch.cat([a, b]),
-                self._state,
-                self._module.initial_stream_state(len(started)),
-            )
-            self._rows.update((sid, len(self.stream_ids) + i) for i, sid in enumerate(started))
+            self._core.start(started)
             self.stream_ids.extend(started)
-        active = [sid for sid, x in new.items() if len(x)]
-        out = {sid: self._empty() for sid in new}
-        if active:
-            results = self._run([new[sid] for sid in active], active)
-            for sid, result in zip(active, results, strict=True):
-                out[sid] = result
-        return out
+        return self._finish(new, self._core.advance({s: x for s, x in new.items() if len(x)}))
 
     def close(self, ids=None):
-        """End streams (all when ``ids`` is None); their state is dropped.
+        """End streams (all when ``ids`` is None); return what their last samples still owed.
 
         Returns
         -------
         dict
-            For each closed id, what its last samples still owed: empty for causal models,
-            whose every label came back at once.
+            For each closed id, the outputs of its last ``delay`` samples, computed as offline
+            prediction computes a recording's end (empty for causal models).
         """
         ids = list(self.stream_ids if ids is None else ids)
-        unknown = [sid for sid in ids if sid not in self._rows]
+        unknown = [sid for sid in ids if sid not in self._core.rows]
         if unknown:
             raise ValueError(f"close: no open stream {unknown[0]!r}; open: {self.stream_ids}.")
-        keep = [i for i, sid in enumerate(self.stream_ids) if sid not in set(ids)]
-        index = torch.tensor(keep, dtype=torch.long)
-        self._state = _tree_map(lambda t: t[index.to(t.device)], self._state)
-        self.stream_ids = [self.stream_ids[i] for i in keep]
-        self._rows = {sid: i for i, sid in enumerate(self.stream_ids)}
-        return {sid: self._empty() for sid in ids}
+        closing = set(ids)
+        flushed = self._core.close(ids)
+        self.stream_ids = [sid for sid in self.stream_ids if sid not in closing]
+        return self._finish(dict.fromkeys(ids), flushed)
 
     # ------------------------------------------------------------------ internals
     def _check_chunk(self, sid, x):
@@ -193,37 +193,148 @@ class LabelStream:
             x = np.asarray(x, dtype=np.float32)
         return x
 
-    def _empty(self):
-        n_classes = len(self._labeler.classes_)
-        if self._output == "labels":
-            return self._labeler.classes_[:0]
-        return np.zeros((0, n_classes), dtype=np.float32)
+    def _finish(self, ids, logits):
+        """Probabilities or labels per id from logits (n, n_classes) per id (missing: none)."""
+        classes = self._labeler.classes_
+        out = {}
+        for sid in ids:
+            z = logits.get(sid)
+            if z is None:
+                z = torch.zeros(0, len(classes))
+            if self._output == "labels":
+                out[sid] = classes[z.argmax(-1).cpu().numpy()]
+            else:
+                out[sid] = torch.softmax(z.float(), dim=-1).cpu().numpy()
+        return out
 
-    def _run(self, pieces, active):
-        labeler, net = self._labeler, self._labeler.net_
-        policy = labeler._device_policy(net.device)
-        rows = torch.tensor([self._rows[sid] for sid in active], dtype=torch.long)
-        lengths = torch.tensor([len(p) for p in pieces], dtype=torch.long)
-        x = np.zeros((len(pieces), int(lengths.max()), pieces[0].shape[1]), dtype=np.float32)
-        for row, piece in enumerate(pieces):
-            x[row, : len(piece)] = piece
+
+class _Runner:
+    """What both ways of streaming share: the labeler's net, its device and call context."""
+
+    def __init__(self, labeler):
+        self.labeler, self.module = labeler, labeler.net_.module_
+        self.device = labeler.net_.device
+        self.rows = {}  # stream id -> its row in the state (or its buffer)
+
+    def run(self, fn):
+        """``fn()`` as ``predict`` runs: the device policy, no grad, eval mode, autocast."""
+        net = self.labeler.net_
+        policy = self.labeler._device_policy(net.device)
         net.configure_module(policy)
-        self._module.eval()
+        self.module.eval()
         with policy.torch_settings(), torch.no_grad(), net.autocast(policy):
-            state = _tree_map(lambda t: t[rows.to(t.device)], self._state)
-            logits, state = self._module.forward_stream(
-                torch.from_numpy(x).to(net.device), lengths, state
-            )
-            self._state = _tree_map(
+            return fn()
+
+
+class _CarriedState(_Runner):
+    """Causal modules: each stream carries the module's state; outputs come at once."""
+
+    def __init__(self, labeler):
+        super().__init__(labeler)
+        self.state = self.module.initial_stream_state(0)
+
+    def start(self, ids):
+        self.state = _tree_map(
+            lambda a, b: torch.cat([a, b]), self.state, self.module.initial_stream_state(len(ids))
+        )
+        first = len(self.rows)
+        self.rows.update((sid, first + i) for i, sid in enumerate(ids))
+
+    def advance(self, new):
+        if not new:
+            return {}
+        ids = list(new)
+        rows = torch.tensor([self.rows[sid] for sid in ids], dtype=torch.long)
+        lengths = torch.tensor([len(x) for x in new.values()], dtype=torch.long)
+        x = _padded(list(new.values()))
+
+        def step():
+            state = _tree_map(lambda t: t[rows.to(t.device)], self.state)
+            logits, state = self.module.forward_stream(x.to(self.device), lengths, state)
+            self.state = _tree_map(
                 lambda full, part: full.index_copy(0, rows.to(full.device), part.to(full.dtype)),
-                self._state,
+                self.state,
                 state,
             )
-            if self._output == "labels":
-                codes = logits.argmax(-1).cpu().numpy()
-                return [labeler.classes_[codes[r, :n]] for r, n in enumerate(lengths.tolist())]
-            proba = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        return [proba[r, :n] for r, n in enumerate(lengths.tolist())]
+            return logits
+
+        logits = self.run(step)
+        pairs = zip(ids, lengths.tolist(), strict=True)
+        return {sid: logits[r, :n] for r, (sid, n) in enumerate(pairs)}
+
+    def close(self, ids):
+        closing = set(ids)
+        keep = [sid for sid in self.rows if sid not in closing]
+        index = torch.tensor([self.rows[sid] for sid in keep], dtype=torch.long)
+        self.state = _tree_map(lambda t: t[index.to(t.device)], self.state)
+        self.rows = {sid: i for i, sid in enumerate(keep)}
+        return {}
+
+
+class _Windows(_Runner):
+    """Modules with a bounded context ``(before, after)``: outputs come ``after`` late.
+
+    Each stream keeps its last samples; an update computes the outputs whose whole context
+    has arrived from a window of the samples they depend on (what ``forward_chunked`` does
+    offline), so an update costs its new samples plus the context, however old the stream.
+    """
+
+    def __init__(self, labeler):
+        super().__init__(labeler)
+        self.before, self.after = self.module.context
+        self.buffers, self.first, self.emitted = {}, {}, {}
+
+    def start(self, ids):
+        for sid in ids:
+            self.rows[sid] = len(self.rows)
+            self.buffers[sid] = None
+            self.first[sid] = self.emitted[sid] = 0  # absolute positions
+
+    def advance(self, new):
+        for sid, x in new.items():
+            buffer = self.buffers[sid]
+            self.buffers[sid] = x if buffer is None else np.concatenate([buffer, x])
+        return self._emit(list(new), ending=False)
+
+    def close(self, ids):
+        out = self._emit([sid for sid in ids if self.buffers[sid] is not None], ending=True)
+        for sid in ids:
+            del self.rows[sid], self.buffers[sid], self.first[sid], self.emitted[sid]
+        return out
+
+    def _emit(self, ids, ending):
+        """Outputs of ``ids`` whose context has arrived (all of them when ``ending``)."""
+        jobs = []
+        for sid in ids:
+            received = self.first[sid] + len(self.buffers[sid])
+            stop = received if ending else received - self.after
+            if stop <= self.emitted[sid]:
+                continue
+            lo = max(self.first[sid], self.emitted[sid] - self.before)
+            hi = received if ending else stop + self.after
+            window = self.buffers[sid][lo - self.first[sid] : hi - self.first[sid]]
+            jobs.append((sid, window, self.emitted[sid] - lo, stop - lo))
+        if not jobs:
+            return {}
+        lengths = torch.tensor([len(w) for _, w, _, _ in jobs], dtype=torch.long)
+        x = _padded([w for _, w, _, _ in jobs])
+        logits = self.run(lambda: self.module(x.to(self.device), lengths))
+        out = {}
+        for row, (sid, _, a, b) in enumerate(jobs):
+            out[sid] = logits[row, a:b]
+            self.emitted[sid] += b - a
+            keep_from = max(self.first[sid], self.emitted[sid] - self.before)
+            self.buffers[sid] = self.buffers[sid][keep_from - self.first[sid] :]
+            self.first[sid] = keep_from
+        return out
+
+
+def _padded(pieces):
+    """(n, T_max, n_features) float32 tensor of the pieces, zeros beyond each."""
+    x = np.zeros((len(pieces), max(len(p) for p in pieces), pieces[0].shape[1]), np.float32)
+    for row, piece in enumerate(pieces):
+        x[row, : len(piece)] = piece
+    return torch.from_numpy(x)
 
 
 def _tree_map(fn, *trees):

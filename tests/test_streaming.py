@@ -5,11 +5,19 @@ import pytest
 import torch
 from sklearn.pipeline import make_pipeline
 
-from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, SequenceScaler, TCNLabeler
+from sk_seqlabel import (
+    ConvLSTMLabeler,
+    LSTMLabeler,
+    MultiStageTCNLabeler,
+    SequenceScaler,
+    TCNLabeler,
+)
 from sk_seqlabel.modules.lstm import LSTM
 from sk_seqlabel.modules.ms_tcn import MultiStageTCN
 from sk_seqlabel.modules.tcn import TCN
 from sk_seqlabel.streaming import start_stream
+
+from .conftest import FAST
 
 
 def _recordings(seed=0, lengths=(300, 170, 1, 45, 260)):
@@ -101,16 +109,42 @@ def test_module_streaming_is_exact_in_float64(module):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: TCNLabeler(n_filters=8, max_epochs=1),
         lambda: LSTMLabeler(hidden_size=8, max_epochs=1),
         lambda: ConvLSTMLabeler(hidden_size=8, max_epochs=1, bidirectional=False),
     ],
-    ids=["tcn-centred", "bidirectional-lstm", "convlstm"],
+    ids=["bidirectional-lstm", "convlstm"],
 )
-def test_models_that_look_ahead_refuse_to_stream_and_name_the_causal_ones(make, tiny_data):
+def test_models_that_need_the_whole_future_refuse_and_name_the_causal_ones(make, tiny_data):
     clf = make().fit(*tiny_data)
-    with pytest.raises(ValueError, match=r"looks ahead.*TCNLabeler\(causal=True\)"):
+    with pytest.raises(ValueError, match=r"(whole future|no streaming form).*causal=True"):
         clf.start_stream()
+
+
+@pytest.mark.parametrize("cls", [TCNLabeler, MultiStageTCNLabeler])
+def test_a_bounded_look_ahead_streams_exactly_after_its_delay(cls, easy_data):
+    clf = cls(**FAST[cls], precision="fp32").fit(*easy_data)
+    recordings = _recordings(seed=3)
+    stream = clf.start_stream()
+    assert stream.delay == clf.net_.module_.look_ahead > 0
+    rng = np.random.default_rng(3)
+    sent, got = dict.fromkeys(recordings, 0), {sid: [] for sid in recordings}
+    while any(sent[s] < len(x) for s, x in recordings.items()):
+        chunks = {}
+        for sid, x in recordings.items():
+            n = int(rng.integers(0, 30))
+            chunks[sid] = x[sent[sid] : sent[sid] + n]
+            sent[sid] += len(chunks[sid])
+        for sid, out in stream.update(chunks).items():
+            # a sample's output only once `delay` samples have followed it (or at close)
+            assert sum(map(len, got[sid])) + len(out) <= max(0, sent[sid] - stream.delay)
+            got[sid].append(out)
+    for sid, out in stream.close().items():
+        got[sid].append(out)
+    offline = clf.predict_proba(list(recordings.values()))
+    for (sid, parts), expected in zip(got.items(), offline, strict=True):
+        np.testing.assert_allclose(
+            np.concatenate(parts), expected, rtol=0, atol=1e-5, err_msg=str(sid)
+        )
 
 
 def test_bad_stream_input_names_the_stream(tiny_data):
