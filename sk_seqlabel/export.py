@@ -1,0 +1,133 @@
+"""ONNX export: a fitted labeler's ``predict_proba`` as a graph any ONNX runtime can run.
+
+The graph takes a padded batch and each sequence's length, so padding stays masked exactly as
+in ``predict_proba``, with the batch and time axes dynamic:
+
+- ``x``: float32 (batch, time, n_features), zeros (or anything) beyond each length;
+- ``lengths``: int64 (batch,), each in ``[1, time]``;
+- ``proba``: float32 (batch, time, n_classes), columns in ``classes_`` order; zeros beyond
+  each sequence's length.
+
+A Pipeline's ``SequenceScaler`` steps are folded into the graph. Exported: ``TCNLabeler``,
+``MultiStageTCNLabeler`` and ``LSTMLabeler``; the ``ConvLSTMLabeler``'s pooling arithmetic does
+not trace to dynamic shapes yet and is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from .preprocessing import SequenceScaler
+
+__all__ = ["to_onnx"]
+
+#: Labelers whose network traces to a graph with dynamic batch and time axes (tested).
+_EXPORTABLE = ("TCNLabeler", "MultiStageTCNLabeler", "LSTMLabeler")
+
+
+class _Probabilities(torch.nn.Module):
+    """Scaling (folded from SequenceScaler steps), the network, and a softmax."""
+
+    def __init__(self, module, shift, scale):
+        super().__init__()
+        self.module = module
+        self.register_buffer("shift", torch.as_tensor(shift, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+
+    def forward(self, x, lengths):
+        proba = torch.softmax(self.module((x - self.shift) / self.scale, lengths), dim=-1)
+        # zeros beyond each length (this also keeps `lengths` an input of causal graphs,
+        # which would not read it otherwise)
+        real = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
+        return proba * real[..., None].to(proba.dtype)
+
+
+def to_onnx(estimator, path, *, opset_version=17):
+    """Write a fitted labeler (or a Pipeline of SequenceScaler steps and one) as ONNX.
+
+    Parameters
+    ----------
+    estimator : fitted TCNLabeler, MultiStageTCNLabeler or LSTMLabeler, or a Pipeline of
+        SequenceScaler steps ending in one
+    path : str or pathlib.Path
+        The ``.onnx`` file to write.
+    opset_version : int, default=17
+        ONNX operator set.
+
+    Raises
+    ------
+    ValueError
+        For a labeler or step that does not export.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> import onnxruntime
+    >>> from sk_seqlabel import TCNLabeler
+    >>> from sk_seqlabel.datasets import make_sequence_labeling
+    >>> from sk_seqlabel.export import to_onnx
+    >>> X, y = make_sequence_labeling(n_sequences=10, random_state=0)
+    >>> clf = TCNLabeler(n_filters=8, max_epochs=1, precision="fp32").fit(X, y)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tcn.onnx"
+    >>> to_onnx(clf, path)
+    >>> session = onnxruntime.InferenceSession(str(path))
+    >>> x = np.stack([X[0][:40], X[1][:40]])
+    >>> proba = session.run(None, {"x": x, "lengths": np.array([40, 25])})[0]
+    >>> np.allclose(proba[1, :25], clf.predict_proba([X[1][:25]])[0], atol=1e-4)
+    True
+    """
+    shift, scale, labeler = _unpack(estimator)
+    check_is_fitted(labeler)
+    name = type(labeler).__name__
+    if name not in _EXPORTABLE:
+        raise ValueError(f"{name} does not export to ONNX yet; {', '.join(_EXPORTABLE)} do.")
+    module = copy.deepcopy(labeler.net_.module_).float().cpu().eval()
+    # the code paths without data-dependent host work: conv for the TCN, flip for the LSTM
+    module.configure_runtime(conv_path="conv", lstm_path="flip", low_precision_recurrence=False)
+    graph = _Probabilities(module, shift, scale).eval()
+    n_features = labeler.n_features_in_
+    example = (torch.zeros(2, 16, n_features), torch.tensor([16, 9]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's tracer warnings and deprecations
+        torch.onnx.export(
+            graph,
+            example,
+            str(path),
+            dynamo=False,
+            input_names=["x", "lengths"],
+            output_names=["proba"],
+            dynamic_axes={
+                "x": {0: "batch", 1: "time"},
+                "lengths": {0: "batch"},
+                "proba": {0: "batch", 1: "time"},
+            },
+            opset_version=opset_version,
+        )
+
+
+def _unpack(estimator):
+    """(shift, scale, labeler): the scaling of a Pipeline's SequenceScaler steps, folded."""
+    if not isinstance(estimator, Pipeline):
+        n = getattr(estimator, "n_features_in_", 1)
+        return np.zeros(n), np.ones(n), estimator
+    *steps, (_, labeler) = estimator.steps
+    shift, scale = np.zeros(labeler.n_features_in_), np.ones(labeler.n_features_in_)
+    for name, step in steps:
+        if not isinstance(step, SequenceScaler):
+            raise ValueError(
+                f"Pipeline step {name!r} ({type(step).__name__}) does not export: only "
+                "SequenceScaler steps fold into the graph."
+            )
+        check_is_fitted(step)
+        mean = step.mean_ if step.mean_ is not None else np.zeros_like(shift)
+        std = step.scale_ if step.scale_ is not None else np.ones_like(scale)
+        # (x - s) / c, then (. - m) / d  ==  (x - (s + m c)) / (c d)
+        shift, scale = shift + mean * scale, scale * std
+    return shift, scale, labeler
