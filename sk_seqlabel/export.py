@@ -11,6 +11,13 @@ in ``predict_proba``, with the batch and time axes dynamic:
 A Pipeline's ``SequenceScaler`` steps are folded into the graph. Exported: ``TCNLabeler``,
 ``MultiStageTCNLabeler`` and ``LSTMLabeler``; the ``ConvLSTMLabeler``'s pooling arithmetic does
 not trace to dynamic shapes yet and is refused.
+
+With ``streaming=True`` (causal models), the graph is one streaming update instead, as
+:class:`~sk_seqlabel.streaming.LabelStream` runs it: inputs ``x`` (the new samples of each
+stream), ``lengths`` (new samples per stream, each >= 1) and ``state_0 .. state_k`` (each
+stream's carried state; zeros of the input's shape, batch = streams, before a stream's first
+sample); outputs ``proba`` for the new samples and ``next_state_0 .. next_state_k``. A device
+can stream without Python by feeding each update's next state to the next.
 """
 
 from __future__ import annotations
@@ -48,7 +55,37 @@ class _Probabilities(torch.nn.Module):
         return proba * real[..., None].to(proba.dtype)
 
 
-def to_onnx(estimator, path, *, opset_version=17):
+class _StreamingStep(torch.nn.Module):
+    """One streaming update: scaling, ``forward_stream`` with a flat state, a softmax."""
+
+    def __init__(self, module, shift, scale, structure):
+        super().__init__()
+        self.module, self.structure = module, structure
+        self.register_buffer("shift", torch.as_tensor(shift, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+
+    def forward(self, x, lengths, *state):
+        state = _unflatten(list(state), self.structure)
+        logits, state = self.module.forward_stream((x - self.shift) / self.scale, lengths, state)
+        return (torch.softmax(logits, dim=-1), *_flatten(state)[0])
+
+
+def _flatten(tree):
+    """The tensors of nested lists/tuples in order, and the nesting to rebuild it."""
+    if isinstance(tree, (list, tuple)):
+        parts = [_flatten(t) for t in tree]
+        return [x for flat, _ in parts for x in flat], (type(tree), [s for _, s in parts])
+    return [tree], None
+
+
+def _unflatten(flat, structure):
+    if structure is None:
+        return flat.pop(0)
+    kind, children = structure
+    return kind(_unflatten(flat, child) for child in children)
+
+
+def to_onnx(estimator, path, *, streaming=False, opset_version=17):
     """Write a fitted labeler (or a Pipeline of SequenceScaler steps and one) as ONNX.
 
     Parameters
@@ -57,6 +94,9 @@ def to_onnx(estimator, path, *, opset_version=17):
         SequenceScaler steps ending in one
     path : str or pathlib.Path
         The ``.onnx`` file to write.
+    streaming : bool, default=False
+        Export one streaming update with the carried state as inputs and outputs (causal
+        models only) instead of ``predict_proba`` over whole sequences.
     opset_version : int, default=17
         ONNX operator set.
 
@@ -91,9 +131,31 @@ def to_onnx(estimator, path, *, opset_version=17):
     module = copy.deepcopy(labeler.net_.module_).float().cpu().eval()
     # the code paths without data-dependent host work: conv for the TCN, flip for the LSTM
     module.configure_runtime(conv_path="conv", lstm_path="flip", low_precision_recurrence=False)
-    graph = _Probabilities(module, shift, scale).eval()
     n_features = labeler.n_features_in_
     example = (torch.zeros(2, 16, n_features), torch.tensor([16, 9]))
+    axes = {
+        "x": {0: "batch", 1: "time"},
+        "lengths": {0: "batch"},
+        "proba": {0: "batch", 1: "time"},
+    }
+    inputs, outputs = ["x", "lengths"], ["proba"]
+    if streaming:
+        try:
+            state = module.initial_stream_state(2)
+        except NotImplementedError:
+            raise ValueError(
+                f"This {name} looks ahead (look_ahead={module.look_ahead}): only causal "
+                "models export a streaming step."
+            ) from None
+        flat, structure = _flatten(state)
+        graph = _StreamingStep(module, shift, scale, structure).eval()
+        example = (*example, *flat)
+        for i in range(len(flat)):
+            inputs.append(f"state_{i}")
+            outputs.append(f"next_state_{i}")
+            axes[f"state_{i}"] = axes[f"next_state_{i}"] = {0: "batch"}
+    else:
+        graph = _Probabilities(module, shift, scale).eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's tracer warnings and deprecations
         torch.onnx.export(
@@ -101,13 +163,9 @@ def to_onnx(estimator, path, *, opset_version=17):
             example,
             str(path),
             dynamo=False,
-            input_names=["x", "lengths"],
-            output_names=["proba"],
-            dynamic_axes={
-                "x": {0: "batch", 1: "time"},
-                "lengths": {0: "batch"},
-                "proba": {0: "batch", 1: "time"},
-            },
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
             opset_version=opset_version,
         )
 

@@ -65,3 +65,38 @@ def test_what_does_not_export_says_so(tiny_data, tmp_path):
     clf = ConvLSTMLabeler(hidden_size=8, max_epochs=1).fit(*tiny_data)
     with pytest.raises(ValueError, match="ConvLSTMLabeler does not export to ONNX yet"):
         to_onnx(clf, tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TCNLabeler(n_filters=8, kernel_size=3, n_blocks=2, causal=True),
+        lambda: MultiStageTCNLabeler(n_filters=8, kernel_size=3, n_blocks=2, causal=True),
+        lambda: LSTMLabeler(hidden_size=8, num_layers=2, bidirectional=False),
+    ],
+    ids=["tcn", "ms-tcn", "lstm"],
+)
+def test_a_streaming_step_graph_streams_as_offline(make, easy_data, tmp_path):
+    clf = make().set_params(max_epochs=2, precision="fp32", random_state=0).fit(*easy_data)
+    to_onnx(clf, tmp_path / "step.onnx", streaming=True)
+    session = onnxruntime.InferenceSession(str(tmp_path / "step.onnx"))
+    state_inputs = [i for i in session.get_inputs() if i.name.startswith("state_")]
+    # two streams, fed in pieces of different sizes; zeros before the first sample
+    state = [np.zeros((2, *i.shape[1:]), np.float32) for i in state_inputs]
+    x, _ = _ragged_batch(4)
+    outputs = []
+    for a, b in [(0, 1), (1, 14), (14, 15), (15, 60)]:
+        feed = {"x": x[:2, a:b], "lengths": np.array([b - a, b - a])}
+        feed.update({i.name: s for i, s in zip(state_inputs, state, strict=True)})
+        proba, *state = session.run(None, feed)
+        outputs.append(proba)
+    streamed = np.concatenate(outputs, axis=1)
+    offline = clf.predict_proba([x[0, :60], x[1, :60]])
+    for row in (0, 1):
+        np.testing.assert_allclose(streamed[row], offline[row], rtol=0, atol=1e-4)
+
+
+def test_models_that_look_ahead_export_no_streaming_step(tiny_data, tmp_path):
+    clf = TCNLabeler(n_filters=8, max_epochs=1).fit(*tiny_data)
+    with pytest.raises(ValueError, match="only causal models export a streaming step"):
+        to_onnx(clf, tmp_path / "m.onnx", streaming=True)
