@@ -8,9 +8,8 @@ in ``predict_proba``, with the batch and time axes dynamic:
 - ``proba``: float32 (batch, time, n_classes), columns in ``classes_`` order; zeros beyond
   each sequence's length.
 
-A Pipeline's ``SequenceScaler`` steps are folded into the graph. Exported: ``TCNLabeler``,
-``MultiStageTCNLabeler`` and ``LSTMLabeler``; the ``ConvLSTMLabeler``'s pooling arithmetic does
-not trace to dynamic shapes yet and is refused.
+A Pipeline's ``SequenceScaler`` steps are folded into the graph. Every labeler of this package
+exports.
 
 With ``streaming=True`` (causal models), the graph is one streaming update instead, as
 :class:`~sk_seqlabel.streaming.LabelStream` runs it: inputs ``x`` (the new samples of each
@@ -35,7 +34,7 @@ from .preprocessing import SequenceScaler
 __all__ = ["to_onnx"]
 
 #: Labelers whose network traces to a graph with dynamic batch and time axes (tested).
-_EXPORTABLE = ("TCNLabeler", "MultiStageTCNLabeler", "LSTMLabeler")
+_EXPORTABLE = ("TCNLabeler", "MultiStageTCNLabeler", "LSTMLabeler", "ConvLSTMLabeler")
 
 
 class _Probabilities(torch.nn.Module):
@@ -90,8 +89,7 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
 
     Parameters
     ----------
-    estimator : fitted TCNLabeler, MultiStageTCNLabeler or LSTMLabeler, or a Pipeline of
-        SequenceScaler steps ending in one
+    estimator : fitted labeler, or a Pipeline of SequenceScaler steps ending in one
     path : str or pathlib.Path
         The ``.onnx`` file to write.
     streaming : bool, default=False

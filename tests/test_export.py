@@ -20,6 +20,8 @@ EXPORTED = {
     "ms-tcn": lambda: MultiStageTCNLabeler(n_filters=8, kernel_size=3, n_blocks=2),
     "bilstm": lambda: LSTMLabeler(hidden_size=8, num_layers=2),
     "lstm-one-way": lambda: LSTMLabeler(hidden_size=8, num_layers=1, bidirectional=False),
+    "convlstm": lambda: ConvLSTMLabeler(n_filters=8, hidden_size=8),
+    "convlstm-one-way": lambda: ConvLSTMLabeler(n_filters=8, hidden_size=8, bidirectional=False),
 }
 
 
@@ -59,12 +61,6 @@ def test_a_pipeline_exports_with_its_scaler_folded_in(easy_data, tmp_path):
     for row, n in enumerate(lengths):
         expected = pipe.predict_proba([x[row, :n]])[0]
         np.testing.assert_allclose(proba[row, :n], expected, rtol=0, atol=1e-4)
-
-
-def test_what_does_not_export_says_so(tiny_data, tmp_path):
-    clf = ConvLSTMLabeler(hidden_size=8, max_epochs=1).fit(*tiny_data)
-    with pytest.raises(ValueError, match="ConvLSTMLabeler does not export to ONNX yet"):
-        to_onnx(clf, tmp_path / "m.onnx")
 
 
 @pytest.mark.parametrize(

@@ -181,13 +181,14 @@ class ConvLSTM(SequenceModule):
     def _pool(self, features):
         """Max-pool (batch, time, n_filters) by ``pool_size`` into (batch, ceil(time/pool), ...).
 
-        The time axis is padded with zeros to a multiple of ``pool_size``; features are >= 0,
-        so this equals ceil-mode pooling of the real steps.
+        Ceil mode: the last window holds what is left of the time axis. Features are zero at
+        padded steps and >= 0 elsewhere, so a sequence's windows equal those of it alone. No
+        Python arithmetic on the shape: the size comes from the op, so the graph traces with a
+        dynamic time axis (ONNX export).
         """
-        n_steps, pool = features.shape[1], self.pool_size
-        n_pooled = -(-n_steps // pool)
-        padded = F.pad(features.transpose(1, 2), (0, n_pooled * pool - n_steps))
-        return F.max_pool1d(padded, pool).transpose(1, 2)
+        return F.max_pool1d(features.transpose(1, 2), self.pool_size, ceil_mode=True).transpose(
+            1, 2
+        )
 
     def _head(self, recurrent, features):
         """Logits from pooled-rate LSTM output and full-rate features."""
