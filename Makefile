@@ -27,7 +27,7 @@ demo: $(STAMP)
 AVX2_ONLY := ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY=avx2
 # The tests whose code paths depend on the CPU kind: precision, oneDNN LSTMs and convolutions.
 CPU_KIND_TESTS := tests/test_labelers.py tests/test_invariance.py tests/modules \
-	tests/test_device_policy.py tests/test_long_sequences.py
+	tests/test_device_policy.py tests/test_long_sequences.py tests/test_streaming.py
 
 .PHONY: test-avx2
 

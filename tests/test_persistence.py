@@ -1,6 +1,7 @@
 """Safe model files: identical predictions after a round trip, refused when altered."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -87,7 +88,7 @@ def test_model_files_load_in_a_fresh_cpu_process(tiny_data, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
-        env={"CUDA_VISIBLE_DEVICES": "", "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},  # as this process, without CUDA
     )
     assert result.returncode == 0, result.stderr[-2000:]
     loaded = np.load(tmp_path / "loaded.npz")
