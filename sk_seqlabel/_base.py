@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import GroupShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -26,6 +28,10 @@ from ._net import SequenceNet, TimestepAccuracy, TimestepCrossEntropy
 from ._validation import (
     check_class_weight,
     check_feature_names,
+    check_groups,
+    check_label_sequences,
+    check_same_lengths,
+    check_sample_weight,
     check_sequences,
     check_targets,
     sequence_feature_names,
@@ -171,7 +177,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Fit the model to labelled sequences.
 
         Transactional: the fitted attributes are set only when training succeeds. A fit that
@@ -189,6 +195,14 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         y : list of array-like of shape (T_i,) or ndarray of shape (n_sequences, T)
             One label per timestep; any sortable labels (ints, strings, bools), of one type
             across all sequences.
+        sample_weight : array-like of shape (n_sequences,), or list of array-like of shape \
+(T_i,), optional
+            Non-negative weights of the loss: one per sequence (all its timesteps), or one per
+            timestep. The loss is the weighted mean over real timesteps (times the class
+            weights); with early stopping, the validation loss is weighted too.
+        groups : array-like of shape (n_sequences,), optional
+            A group per sequence (a subject, a recording session): with early stopping, the
+            validation sequences are whole groups, never parts of one.
 
         Returns
         -------
@@ -212,6 +226,13 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
                 "early_stopping=True holds out whole sequences for validation, so it needs at "
                 f"least 2 sequences; got {len(X_list)}."
             )
+        weights = check_sample_weight(sample_weight, [len(x) for x in X_list])
+        groups = check_groups(groups, len(X_list))
+        if self.early_stopping and groups is not None and len(np.unique(groups)) < 2:
+            raise ValueError(
+                "early_stopping=True with groups holds out whole groups for validation, so it "
+                f"needs at least 2 groups; got {len(np.unique(groups))}."
+            )
         class_weight = check_class_weight(self.class_weight, classes, y=pooled)
         if class_weight is not None:
             class_weight = class_weight.tolist()
@@ -227,9 +248,10 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             class_weight=class_weight,
             shuffle_seed=int(shuffle_seed),
             split_seed=int(split_seed),
+            groups=groups,
         )
         with _seeded(policy.device, int(torch_seed)), policy.torch_settings():
-            net.fit(SequenceDataset(X_list, y_codes), y=None)
+            net.fit(SequenceDataset(X_list, y_codes, weights), y=None)
         if net.interrupted_:
             epochs = len(net.history)
             kept = "the best epoch's" if self.early_stopping else "that epoch's"
@@ -285,13 +307,21 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         cap = policy.train_batch_timesteps
         return min(cap, max(cap // 4, self._min_train_length()))
 
-    def _make_net(self, policy, *, n_features, n_classes, class_weight, shuffle_seed, split_seed):
+    def _make_net(
+        self, policy, *, n_features, n_classes, class_weight, shuffle_seed, split_seed, groups=None
+    ):
         callbacks = []
         train_split = None
         if self.early_stopping:
-            train_split = ValidSplit(
-                self.validation_fraction, stratified=False, random_state=split_seed
-            )
+            if groups is None:
+                train_split = ValidSplit(
+                    self.validation_fraction, stratified=False, random_state=split_seed
+                )
+            else:  # whole groups on each side
+                splitter = GroupShuffleSplit(
+                    n_splits=1, test_size=self.validation_fraction, random_state=split_seed
+                )
+                train_split = functools.partial(ValidSplit(splitter), groups=groups)
             callbacks += [
                 ("valid_acc", TimestepAccuracy()),
                 (
@@ -419,16 +449,22 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         ----------
         X : list of array-like of shape (T_i, n_features)
         y : list of array-like of shape (T_i,)
-        sample_weight : None
-            Not supported; present for scikit-learn's signature.
+        sample_weight : array-like of shape (n_sequences,), or list of array-like of shape \
+(T_i,), optional
+            One weight per sequence or per timestep: the weighted fraction of correct steps.
 
         Returns
         -------
         score : float
         """
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported by score().")
-        return timestep_accuracy_score(y, self.predict(X))
+        y_pred = self.predict(X)
+        if sample_weight is None:
+            return timestep_accuracy_score(y, y_pred)
+        y_list = check_label_sequences(y)
+        check_same_lengths(y_list, y_pred, names=("y", "X"), what=("labels", "timesteps"))
+        weights = np.concatenate(check_sample_weight(sample_weight, [len(p) for p in y_pred]))
+        correct = np.concatenate([np.asarray(t) == p for t, p in zip(y_list, y_pred, strict=True)])
+        return float(np.sum(weights * correct) / np.sum(weights))
 
 
 @contextlib.contextmanager

@@ -40,6 +40,8 @@ class SequenceDataset(Dataset):
     ----------
     X : list of ndarray of shape (T_i, n_features), dtype float32
     y : list of ndarray of shape (T_i,), dtype int64, optional
+    weights : list of ndarray of shape (T_i,), dtype float32, optional
+        A weight for every timestep's loss; items then carry it as a third element.
 
     Examples
     --------
@@ -51,9 +53,10 @@ class SequenceDataset(Dataset):
     (2, 2)
     """
 
-    def __init__(self, X, y=None):
+    def __init__(self, X, y=None, weights=None):
         self.X = X
         self.y = y
+        self.weights = weights
         self.lengths = np.fromiter((len(x) for x in X), dtype=np.int64, count=len(X))
 
     def __len__(self):
@@ -66,7 +69,10 @@ class SequenceDataset(Dataset):
             window = slice(start, stop)
         else:
             i, window = key, slice(None)
-        return self.X[i][window], (None if self.y is None else self.y[i][window])
+        y = None if self.y is None else self.y[i][window]
+        if self.weights is None:
+            return self.X[i][window], y
+        return self.X[i][window], y, self.weights[i][window]
 
 
 def _parent_and_indices(dataset):
@@ -311,7 +317,8 @@ def collate_padded(items, round_lengths=False):
     -------
     X : dict
         ``{"x": tensor (batch, time, n_features) float32, zeros beyond each length,
-        "lengths": tensor (batch,) int64}``; the keys are the module's ``forward`` arguments.
+        "lengths": tensor (batch,) int64}``, and ``"weight"`` (batch, time) float32 when the
+        items carry loss weights (zeros beyond each length).
     y : tensor (batch, time) int64 or None
         Labels, ``PAD_LABEL`` beyond each length; None when the items carry no labels.
 
@@ -323,18 +330,23 @@ def collate_padded(items, round_lengths=False):
     >>> X["x"][:, :, 0].tolist(), X["lengths"].tolist(), y.tolist()
     ([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]], [2, 3], [[1, 0, -100], [0, 0, 1]])
     """
-    lengths = np.fromiter((len(x) for x, _ in items), dtype=np.int64, count=len(items))
+    lengths = np.fromiter((len(item[0]) for item in items), dtype=np.int64, count=len(items))
     T, n_features = padded_length(lengths.max(), round_lengths), items[0][0].shape[1]
     # Filling one preallocated array is a single pass; torch's pad_sequence would first
     # convert every item to a tensor.
     xb = np.zeros((len(items), T, n_features), dtype=np.float32)
     has_y = items[0][1] is not None
     yb = np.full((len(items), T), PAD_LABEL, dtype=np.int64) if has_y else None
-    for row, (x, y) in enumerate(items):
+    for row, (x, y, *_) in enumerate(items):
         xb[row, : len(x)] = x
         if has_y:
             yb[row, : len(y)] = y
     X = {"x": torch.from_numpy(xb), "lengths": torch.from_numpy(lengths)}
+    if len(items[0]) == 3:  # per-timestep loss weights, zero at padded steps
+        wb = np.zeros((len(items), T), dtype=np.float32)
+        for row, (_, _, w) in enumerate(items):
+            wb[row, : len(w)] = w
+        X["weight"] = torch.from_numpy(wb)
     return X, (torch.from_numpy(yb) if has_y else None)
 
 

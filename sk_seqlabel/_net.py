@@ -22,6 +22,7 @@ import ctypes.util
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import Subset
@@ -104,6 +105,26 @@ class TimestepCrossEntropy(torch.nn.CrossEntropyLoss):
     def __init__(self, class_weight=None):
         weight = None if class_weight is None else torch.tensor(class_weight, dtype=torch.float32)
         super().__init__(weight=weight, ignore_index=PAD_LABEL)
+
+    def forward(self, logits, target, sample_weight=None):
+        """Mean loss over real timesteps; with ``sample_weight`` (one per timestep), weighted.
+
+        The weighted mean is ``sum(w * c[y] * loss) / sum(w * c[y])`` with class weights
+        ``c`` (1 without): the unweighted loss when every ``w`` is 1.
+        """
+        if sample_weight is None:
+            return super().forward(logits, target)
+        losses = F.cross_entropy(
+            logits, target, weight=self.weight, ignore_index=PAD_LABEL, reduction="none"
+        )
+        real = target != PAD_LABEL
+        class_weight = (
+            real.to(logits.dtype)
+            if self.weight is None
+            else self.weight[target.clamp(min=0)] * real
+        )
+        w = sample_weight.to(logits.dtype)
+        return (losses * w).sum() / (class_weight * w).sum().clamp(min=torch.finfo(w.dtype).tiny)
 
 
 class SequenceNet(NeuralNet):
@@ -263,11 +284,16 @@ class SequenceNet(NeuralNet):
         # weighted by its class weight (criterion__weight), as scikit-learn's class_weight does.
         # In training, the module's intermediate outputs (pop_auxiliary_logits: MS-TCN's
         # earlier stages) add the same loss each.
+        # With sample weights (X["weight"], one per timestep), each step's loss is weighted.
         y_true = y_true.to(y_pred.device, non_blocking=True).reshape(-1)
+        weight = X.get("weight") if isinstance(X, dict) else None
+        if weight is not None:
+            weight = weight.to(y_pred.device, non_blocking=True).reshape(-1)
         extra = self.module_.pop_auxiliary_logits() if training else []
         loss = 0.0
         for logits in [y_pred, *extra]:
-            loss = loss + self.criterion_(logits.reshape(-1, logits.shape[-1]).float(), y_true)
+            flat = logits.reshape(-1, logits.shape[-1]).float()
+            loss = loss + self.criterion_(flat, y_true, sample_weight=weight)
         return loss
 
     def predict_ragged(self, dataset, policy, labels=False, batch_overhead=None):

@@ -22,8 +22,10 @@ from sklearn.utils.validation import _get_feature_names
 __all__ = [
     "check_class_weight",
     "check_feature_names",
+    "check_groups",
     "check_label_sequences",
     "check_same_lengths",
+    "check_sample_weight",
     "check_sequences",
     "check_targets",
     "sequence_feature_names",
@@ -698,3 +700,84 @@ def _names_repr_raw(values, limit: int = 10) -> str:
         return repr(values)
     head = ", ".join(map(repr, values[: limit - 2]))
     return f"[{head}, ..., {values[-1]!r}] ({len(values)} classes)"
+
+
+def check_sample_weight(sample_weight, lengths):
+    """Per-timestep loss weights from one weight per sequence or one per timestep.
+
+    Parameters
+    ----------
+    sample_weight : None, array-like of shape (n_sequences,), or list of array-like of shape \
+(T_i,)
+        One non-negative weight per sequence (every timestep of it gets it), or one per
+        timestep.
+    lengths : sequence of int
+        The sequences' lengths.
+
+    Returns
+    -------
+    list of ndarray of shape (T_i,), float32, or None
+
+    Examples
+    --------
+    >>> from sk_seqlabel._validation import check_sample_weight
+    >>> [w.tolist() for w in check_sample_weight([2, 0.5], [3, 1])]
+    [[2.0, 2.0, 2.0], [0.5]]
+    >>> check_sample_weight([1.0], [3, 1])
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight has 1 entries but X has 2 sequences; give one weight per ...
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, (str, bytes)) or np.isscalar(sample_weight):
+        raise TypeError(
+            "sample_weight must be one weight per sequence or one array of weights per "
+            f"sequence; got {type(sample_weight).__name__}."
+        )
+    if len(sample_weight) != len(lengths):
+        raise ValueError(
+            f"sample_weight has {len(sample_weight)} entries but X has {len(lengths)} "
+            "sequences; give one weight per sequence, or one array of weights per sequence."
+        )
+    out = []
+    for i, (w, n) in enumerate(zip(sample_weight, lengths, strict=True)):
+        try:
+            w = np.asarray(w, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"sample_weight[{i}] is not a number or an array of numbers."
+            ) from None
+        if w.ndim == 0:
+            w = np.full(n, w, dtype=np.float32)
+        elif w.ndim != 1 or len(w) != n:
+            raise ValueError(
+                f"sample_weight[{i}] has {w.size} weights but X[{i}] has {n} timesteps; give "
+                "one weight per sequence or one per timestep."
+            )
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError(f"sample_weight[{i}] has negative, NaN or infinite weights.")
+        out.append(w)
+    if not any(w.any() for w in out):
+        raise ValueError("sample_weight is zero everywhere; at least one timestep must count.")
+    return out
+
+
+def check_groups(groups, n_sequences):
+    """One group label per sequence, as an array (or None).
+
+    Examples
+    --------
+    >>> from sk_seqlabel._validation import check_groups
+    >>> check_groups(["ann", "bob", "ann"], 3).tolist()
+    ['ann', 'bob', 'ann']
+    """
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or len(groups) != n_sequences:
+        raise ValueError(
+            f"groups must hold one label per sequence: X has {n_sequences} sequences, groups "
+            f"has shape {groups.shape}."
+        )
+    return groups
