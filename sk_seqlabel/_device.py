@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import multiprocessing
 import os
 import threading
 
@@ -97,7 +98,8 @@ def resolve_device(device) -> str:
     Parameters
     ----------
     device : str or torch.device
-        "auto" (CUDA when available, else the CPU), "cpu", "cuda" or "cuda:N".
+        "auto" (CUDA when available, else the CPU; in a worker process of a pool, a GPU
+        chosen by :func:`_auto_device`), "cpu", "cuda" or "cuda:N".
 
     Returns
     -------
@@ -121,7 +123,7 @@ def resolve_device(device) -> str:
     ValueError: device='mps' is a torch device type that sk_seqlabel does not run on; ...
     """
     if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return _auto_device()
     try:
         parsed = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
@@ -148,6 +150,24 @@ def resolve_device(device) -> str:
     if parsed.type == "cpu" and parsed.index is not None:
         raise ValueError(f"device={device!r}: the CPU has no index; use device='cpu'.")
     return str(parsed)
+
+
+def _auto_device():
+    """What ``device="auto"`` means here: the CPU, a GPU, or in a pool's worker its own GPU.
+
+    In the main process: "cuda" (the current device) when CUDA is available. In a worker
+    process (joblib's loky, Dask, multiprocessing: any process with a parent process) on a
+    machine with several visible GPUs: ``cuda:(process id mod number of visible GPUs)``, so
+    that parallel fits spread over the GPUs instead of all landing on ``cuda:0``. The spread
+    follows process ids, so it is even only on average; for a fixed assignment, give each
+    worker its own ``CUDA_VISIBLE_DEVICES`` (torch then sees one GPU per worker).
+    """
+    if not torch.cuda.is_available():
+        return "cpu"
+    count = torch.cuda.device_count()
+    if count > 1 and multiprocessing.parent_process() is not None:
+        return f"cuda:{os.getpid() % count}"
+    return "cuda"
 
 
 @dataclasses.dataclass(frozen=True)

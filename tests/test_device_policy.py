@@ -188,3 +188,23 @@ def test_pinned_memory_only_where_the_tensors_go_to_a_gpu(monkeypatch):
     assert DevicePolicy.resolve("cuda:0").pin_memory
     assert not DevicePolicy.resolve("cpu").pin_memory
     assert not DevicePolicy.resolve("cpu", kind="cuda").pin_memory
+
+
+def test_auto_spreads_pool_workers_over_the_visible_gpus(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    # the main process: the current GPU
+    monkeypatch.setattr(_device.multiprocessing, "parent_process", lambda: None)
+    assert resolve_device("auto") == "cuda"
+    # workers of a pool: their own GPU by process id, never all on cuda:0
+    monkeypatch.setattr(_device.multiprocessing, "parent_process", lambda: object())
+    chosen = set()
+    for pid in (1001, 1002, 1003, 1004):
+        monkeypatch.setattr(_device.os, "getpid", lambda pid=pid: pid)
+        chosen.add(resolve_device("auto"))
+    assert chosen == {"cuda:0", "cuda:1", "cuda:2", "cuda:3"}
+    # one visible GPU (CUDA_VISIBLE_DEVICES per worker): that one
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("auto") == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
