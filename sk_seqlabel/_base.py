@@ -36,6 +36,7 @@ from ._validation import (
     check_targets,
     sequence_feature_names,
 )
+from .formats import is_multiindex_panel, split_panel
 from .metrics import timestep_accuracy_score
 
 __all__ = ["BaseSequenceLabeler", "fill_shared_docs"]
@@ -211,6 +212,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             skorch net, whose ``history`` holds the training log).
         """
         name = type(self).__name__
+        if is_multiindex_panel(X):
+            X, y, _ = split_panel(X, y)
         X_list, _ = check_sequences(X, estimator_name=name)
         feature_names = sequence_feature_names(X)
         _y_list, pooled = check_targets(y, X_list)
@@ -385,6 +388,13 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``; each row sums to 1. A sequence's probabilities do not
             depend on the other sequences passed with it.
         """
+        if is_multiindex_panel(X):
+            import pandas as pd
+
+            sequences, _, order = split_panel(X)
+            out = np.empty((len(X), len(self.classes_)), dtype=np.float32)
+            out[order] = np.concatenate(self._predict_ragged(sequences, labels=False)[0])
+            return pd.DataFrame(out, index=X.index, columns=self.classes_)
         proba, was_3d = self._predict_ragged(X, labels=False)
         return np.stack(proba) if was_3d else proba
 
@@ -401,6 +411,13 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         y_pred : list of ndarray of shape (T_i,), or ndarray of shape (n_sequences, T) when X
             is 3-D. Labels are of the type seen in ``fit`` (``classes_``), in input order.
         """
+        if is_multiindex_panel(X):
+            import pandas as pd
+
+            sequences, _, order = split_panel(X)
+            codes = np.empty(len(X), dtype=np.int64)
+            codes[order] = np.concatenate(self._predict_ragged(sequences, labels=True)[0])
+            return pd.Series(self.classes_[codes], index=X.index)
         codes, was_3d = self._predict_ragged(X, labels=True)
         labels = [self.classes_[c] for c in codes]
         return np.stack(labels) if was_3d else labels
@@ -457,6 +474,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         -------
         score : float
         """
+        if is_multiindex_panel(X):
+            X, y, _ = split_panel(X, y)
         y_pred = self.predict(X)
         if sample_weight is None:
             return timestep_accuracy_score(y, y_pred)
