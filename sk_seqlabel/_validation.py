@@ -58,9 +58,13 @@ def _reject_single_sequence(obj, name: str, kind: str) -> None:
 
 
 def _is_plain_numeric_matrix(x):
-    """A non-empty 2-D numpy array of real numbers (no pandas, no objects, no complex)."""
+    """A non-empty 2-D numpy array of real numbers (no pandas, no objects, no complex).
+
+    ``np.memmap`` counts: a float32 recording on disk then stays on disk (no copy), and its
+    pages are read when batches are built.
+    """
     return (
-        type(x) is np.ndarray
+        type(x) in (np.ndarray, np.memmap)
         and x.ndim == 2
         and x.dtype.kind in "fiu"
         and x.shape[0] >= 1

@@ -338,3 +338,14 @@ def test_settings_changed_after_fit_are_checked_again_at_predict(make_labeler, p
     for method in (clf.predict, clf.predict_proba):
         with pytest.raises(InvalidParameterError, match=f"'{param}' parameter"):
             method(X)
+
+
+def test_memmapped_recordings_are_not_copied(tmp_path):
+    from sk_seqlabel._validation import check_sequences
+
+    path = tmp_path / "recording.f32"
+    data = np.random.default_rng(0).standard_normal((500, 3)).astype(np.float32)
+    data.tofile(path)
+    recording = np.memmap(path, dtype=np.float32, mode="r", shape=(500, 3))
+    (checked,), _ = check_sequences([recording])
+    assert np.shares_memory(checked, recording)  # still on disk, read batch by batch
