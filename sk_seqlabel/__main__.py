@@ -36,7 +36,7 @@ def build_parser():
 
     demo = commands.add_parser(
         "demo",
-        help="tune, compare and save the three labelers on real activity recordings",
+        help="tune, compare and save every labeler on real activity recordings",
         description="Label every timestep of activity streams built from real accelerometer "
         "and gyroscope recordings (BasicMotions): tune TCNLabeler, LSTMLabeler and "
         "ConvLSTMLabeler with GridSearchCV over whole streams, print a table of test scores, "

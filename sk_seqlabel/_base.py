@@ -132,6 +132,14 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             _REGISTRY[cls.__name__] = cls
 
     @classmethod
+    def _demo_params(cls, quick: bool) -> tuple[dict, dict]:
+        """``(keywords, grid)`` of this labeler in the demo's grid search.
+
+        ``quick``: tiny models and a grid of two values (the demo's ``--quick``, for tests).
+        """
+        raise NotImplementedError("Must be overridden in subclass")
+
+    @classmethod
     def _test_params(cls) -> dict:
         """Keyword sets the shared tests run this labeler with.
 

@@ -1,4 +1,4 @@
-"""The ``demo`` command: tune, compare and save the three labelers on real activity streams.
+"""The ``demo`` command: tune, compare and save every labeler on real activity streams.
 
 Everything the README's first command shows happens here, in the order a user would do it:
 load train and test streams, search a small grid per labeler with sequence-level folds, refit
@@ -73,7 +73,7 @@ def model_specs(*, quick, max_epochs, device, random_state):
     list of (str, estimator, dict)
         ``(name, labeler, param_grid)``; the grid's keys are the labeler's own parameter names.
     """
-    from . import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
+    from .labelers import all_labelers
 
     # One torch thread per fit: the grid searches run one fit per core side by side instead
     # (see run_demo), and threads that wait for a core another fit holds slow a fit down many
@@ -84,29 +84,11 @@ def model_specs(*, quick, max_epochs, device, random_state):
         "random_state": random_state,
         "n_threads": 1,
     }
-    if quick:
-        return [
-            ("TCN", TCNLabeler(n_blocks=2, **shared), {"n_filters": [4, 8]}),
-            ("LSTM", LSTMLabeler(num_layers=1, **shared), {"hidden_size": [4, 8]}),
-            (
-                "ConvLSTM",
-                ConvLSTMLabeler(n_filters=4, hidden_size=4, **shared),
-                {"pool_size": [2, 4]},
-            ),
-        ]
-    return [
-        ("TCN", TCNLabeler(**shared), {"n_filters": [16, 32], "kernel_size": [3, 5]}),
-        (
-            "LSTM",
-            LSTMLabeler(num_layers=1, **shared),
-            {"hidden_size": [32, 64], "lr": [3e-3, 1e-2]},
-        ),
-        (
-            "ConvLSTM",
-            ConvLSTMLabeler(hidden_size=32, **shared),
-            {"kernel_size": [5, 8], "pool_size": [2, 4]},
-        ),
-    ]
+    specs = []
+    for cls in all_labelers():  # every registered labeler, with the grid it declares
+        keywords, grid = cls._demo_params(quick)
+        specs.append((cls.__name__.removesuffix("Labeler"), cls(**keywords, **shared), grid))
+    return specs
 
 
 def run_demo(

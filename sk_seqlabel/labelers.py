@@ -157,6 +157,12 @@ class TCNLabeler(BaseSequenceLabeler):
     _bf16_faster_on = frozenset({"cpu"})
 
     @classmethod
+    def _demo_params(cls, quick):
+        if quick:
+            return {"n_blocks": 2}, {"n_filters": [4, 8]}
+        return {}, {"n_filters": [16, 32], "kernel_size": [3, 5]}
+
+    @classmethod
     def _test_params(cls):
         return {
             "quick": dict(n_filters=16, kernel_size=3, n_blocks=2, max_epochs=2),
@@ -236,6 +242,12 @@ class LSTMLabeler(BaseSequenceLabeler):
     # but a sequence's probabilities then moved with its batch mates by more than the 1e-5 of
     # the batch-invariance tests, so "auto" stays fp32: bf16 is an explicit choice here.
     _module = LSTM
+
+    @classmethod
+    def _demo_params(cls, quick):
+        if quick:
+            return {"num_layers": 1}, {"hidden_size": [4, 8]}
+        return {"num_layers": 1}, {"hidden_size": [32, 64], "lr": [3e-3, 1e-2]}
 
     @classmethod
     def _test_params(cls):
@@ -360,6 +372,12 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
     # Its steps are so cheap that a batch's fixed cost outweighs padding: fuller batches
     # trained and predicted faster (benchmarks/RESULTS.md, "Padding-aware batches").
     _batch_overhead_timesteps = None
+
+    @classmethod
+    def _demo_params(cls, quick):
+        if quick:
+            return {"n_filters": 4, "hidden_size": 4}, {"pool_size": [2, 4]}
+        return {"hidden_size": 32}, {"kernel_size": [5, 8], "pool_size": [2, 4]}
 
     @classmethod
     def _test_params(cls):
@@ -555,6 +573,12 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
     def _min_train_length(self):
         # as for the TCN: windows much longer than the field, of all stages together
         return 4 * (self.n_stages * (receptive_field(self.kernel_size, self.n_blocks) - 1) + 1)
+
+    @classmethod
+    def _demo_params(cls, quick):
+        if quick:
+            return {"n_blocks": 2}, {"n_filters": [4, 8]}
+        return {}, {"n_filters": [16, 32], "n_stages": [2, 3]}
 
     @classmethod
     def _test_params(cls):

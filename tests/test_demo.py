@@ -14,8 +14,10 @@ import torch
 from sk_seqlabel.__main__ import main
 from sk_seqlabel._demo import COLUMNS, SCORE_KEYS
 from sk_seqlabel.datasets import load_activity_streams
+from sk_seqlabel.labelers import all_labelers
 
-LABELERS = {"TCN": "TCNLabeler", "LSTM": "LSTMLabeler", "ConvLSTM": "ConvLSTMLabeler"}
+# Every registered labeler takes part in the demo, named without "Labeler".
+LABELERS = {cls.__name__.removesuffix("Labeler"): cls.__name__ for cls in all_labelers()}
 
 
 @pytest.fixture(scope="module")
