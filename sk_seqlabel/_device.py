@@ -329,8 +329,10 @@ _active_calls = 0
 _saved_settings: dict = {}
 
 
-def _set_threads(n):
-    if torch.get_num_threads() != n:
+def _set_threads(n, force=False):
+    # torch.get_num_threads() is this thread's count; force also resets the process-wide
+    # default for new threads, which another thread may have changed
+    if force or torch.get_num_threads() != n:
         torch.set_num_threads(n)
 
 
@@ -368,7 +370,7 @@ def torch_settings(n_threads=None, cuda=False):
         with _settings_lock:
             _active_calls -= 1
             if _active_calls == 0:
-                _set_threads(_saved_settings["threads"])
+                _set_threads(_saved_settings["threads"], force=True)
                 if "tf32" in _saved_settings:
                     (
                         torch.backends.cuda.matmul.allow_tf32,

@@ -69,6 +69,7 @@ def test_concurrent_predicts_equal_serial_ones_and_restore_the_thread_count(
 ):
     X, y = easy_data
     clf = make_labeler(n_threads=2).fit(X, y).set_params(max_batch_timesteps=512)
+    torch.set_num_threads(torch.get_num_threads())  # this thread's and new threads' agree
     inputs = [_long_and_short(seed) for seed in range(6)]
     serial = [clf.predict_proba(x) for x in inputs]
     original = torch.get_num_threads()
@@ -88,7 +89,9 @@ def test_concurrent_predicts_equal_serial_ones_and_restore_the_thread_count(
 def test_n_threads_applies_during_the_call_only(make_labeler, tiny_data, monkeypatch):
     seen = []
     real = _device._set_threads
-    monkeypatch.setattr(_device, "_set_threads", lambda n: (seen.append(n), real(n)))
+    monkeypatch.setattr(
+        _device, "_set_threads", lambda n, force=False: (seen.append(n), real(n, force))
+    )
     before = torch.get_num_threads()
     make_labeler(n_threads=1).fit(*tiny_data)
     assert seen[0] == 1 and seen[-1] == before == torch.get_num_threads()
