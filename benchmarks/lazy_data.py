@@ -3,7 +3,8 @@
 Writes recordings as raw float32 files, then in a fresh process per configuration fits a TCN
 for one epoch and predicts every recording, sampling the process's anonymous memory
 (``RssAnon``: what the process itself holds, not the page cache of mapped files) every 10 ms.
-"memmap" passes ``np.memmap`` views of the files; "in memory" reads the files into arrays
+"memmap" passes ``np.memmap`` views of the files; "one file each" an object whose
+``__getitem__`` reads one file (loaded on access); "in memory" reads the files into arrays
 first. The data's own size is printed beside.
 
 Command: ``python -m benchmarks.lazy_data`` (``--steps`` per recording, ``--recordings``).
@@ -46,8 +47,17 @@ WORKER = textwrap.dedent(
 
     threading.Thread(target=watch, daemon=True).start()
     files = [f"{folder}/rec{i}.f32" for i in range(n)]
+    class Files:  # one file per recording, read on each access
+        def __len__(self):
+            return len(files)
+
+        def __getitem__(self, i):
+            return np.fromfile(files[i], dtype=np.float32).reshape(steps, 16)
+
     if mode == "memmap":
         X = [np.memmap(f, dtype=np.float32, mode="r", shape=(steps, 16)) for f in files]
+    elif mode == "one file each":
+        X = Files()
     else:
         X = [np.fromfile(f, dtype=np.float32).reshape(steps, 16) for f in files]
     y = list(np.load(f"{folder}/labels.npy"))
@@ -84,7 +94,7 @@ def main():
             f"{data_mib:.0f} MiB on disk (labels {labels.nbytes / 2**20:.0f} MiB in memory)"
         )
         rows = []
-        for mode in ("memmap", "in memory"):
+        for mode in ("memmap", "one file each", "in memory"):
             out = subprocess.run(
                 [sys.executable, "-c", WORKER, folder, mode, str(args.steps), str(args.recordings)],
                 capture_output=True,

@@ -237,7 +237,11 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
                 "early_stopping=True holds out whole sequences for validation, so it needs at "
                 f"least 2 sequences; got {len(X_list)}."
             )
-        weights = check_sample_weight(sample_weight, [len(x) for x in X_list])
+        # a LazySequences knows its lengths without loading the recordings again
+        lengths = getattr(X_list, "lengths", None)
+        if lengths is None:
+            lengths = [len(x) for x in X_list]
+        weights = check_sample_weight(sample_weight, lengths)
         groups = check_groups(groups, len(X_list))
         if self.early_stopping and groups is not None and len(np.unique(groups)) < 2:
             raise ValueError(
@@ -247,7 +251,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         class_weight = check_class_weight(self.class_weight, classes, y=pooled)
         if class_weight is not None:
             class_weight = class_weight.tolist()
-        y_codes = np.split(codes, np.cumsum([len(x) for x in X_list])[:-1])
+        y_codes = np.split(codes, np.cumsum(lengths)[:-1])
         policy = self._device_policy(resolve_device(self.device))
 
         rng = check_random_state(self.random_state)

@@ -57,7 +57,11 @@ class SequenceDataset(Dataset):
         self.X = X
         self.y = y
         self.weights = weights
-        self.lengths = np.fromiter((len(x) for x in X), dtype=np.int64, count=len(X))
+        known = getattr(X, "lengths", None)  # recordings that load on access know theirs
+        if known is not None:
+            self.lengths = np.asarray(known, dtype=np.int64)
+        else:
+            self.lengths = np.fromiter((len(x) for x in X), dtype=np.int64, count=len(X))
 
     def __len__(self):
         return len(self.X)

@@ -35,6 +35,9 @@ __all__ = ["SequenceNet", "TimestepAccuracy", "TimestepCrossEntropy"]
 
 #: Batches between two hand-backs of freed heap memory to the OS on the CPU.
 TRIM_EVERY = 16
+#: Sequences longer than one batch that prediction passes to ``forward_chunked`` at once
+#: (as many as a chunked LSTM runs side by side).
+LONG_GROUP = 16
 
 
 def _load_malloc_trim():
@@ -359,12 +362,17 @@ class SequenceNet(NeuralNet):
                 lengths = batch[0]["lengths"].tolist()
                 for row, (i, length) in enumerate(zip(keys, lengths, strict=True)):
                     out[i] = result[row, :length]
-        if is_long.any():
-            long = np.flatnonzero(is_long)
+        long = np.flatnonzero(is_long)
+        # Longest first, LONG_GROUP at a time: recordings that load on access are then held
+        # a group at a time, never all at once; a recurrent module runs a group's sequences
+        # side by side (the longest together fill its rows best).
+        long = long[np.argsort(-dataset.lengths[long], kind="stable")]
+        for first in range(0, len(long), LONG_GROUP):
+            group = long[first : first + LONG_GROUP]
             with torch_settings(self.module_.chunked_threads):
                 logits = self.module_.forward_chunked(
-                    [torch.from_numpy(dataset.X[i]) for i in long], chunk_length
+                    [torch.from_numpy(dataset.X[i]) for i in group], chunk_length
                 )
-            for i, sequence_logits in zip(long, logits, strict=True):
+            for i, sequence_logits in zip(group, logits, strict=True):
                 out[i] = finish(sequence_logits)
         return out

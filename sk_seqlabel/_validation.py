@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _get_feature_names
 
 __all__ = [
+    "LazySequences",
     "check_class_weight",
     "check_feature_names",
     "check_groups",
@@ -162,6 +163,8 @@ def check_sequences(X, *, n_features: int | None = None, estimator_name: str = "
     ValueError: X[1] has rows of different lengths: row 1 has 1 value but row 0 has 2 values; \
 every row (one timestep) must have the same n_features values.
     """
+    if _is_lazy_container(X):
+        return LazySequences(X, n_features=n_features, estimator_name=estimator_name), False
     if isinstance(X, np.ndarray) and X.ndim == 3:
         X_list, was_3d = list(X), True
     else:
@@ -181,57 +184,7 @@ every row (one timestep) must have the same n_features values.
 
     out = []
     for i, x in enumerate(X_list):
-        if isinstance(x, (str, bytes)) or np.isscalar(x):
-            raise TypeError(
-                f"X[{i}] is a {type(x).__name__}, not a sequence. X must be a list of arrays "
-                "of shape (T_i, n_features); to label one sequence, pass [X]."
-            )
-        if isinstance(x, (list, tuple)):
-            # Converted here, not inside np.ndim or check_array, so that nested lists of
-            # unequal rows get a message naming the sequence, not numpy's "inhomogeneous shape".
-            try:
-                x = np.asarray(x)
-            except ValueError:
-                raise ValueError(_ragged_rows_message(x, f"X[{i}]")) from None
-        if np.ndim(x) == 1:
-            x = np.asarray(x).reshape(-1, 1)
-        elif np.ndim(x) != 2:
-            raise ValueError(
-                f"X[{i}] has {np.ndim(x)} dimensions; each sequence must be 2-D "
-                "(T_i, n_features) or 1-D (T_i,)."
-            )
-        # The common case skips check_array's per-call cost (a large share of
-        # predict_proba on short sequences, benchmarks/RESULTS.md section 1) with the same
-        # result: a float32 view or copy.
-        fast = x.astype(np.float32, copy=False) if _is_plain_numeric_matrix(x) else None
-        if fast is not None and np.isfinite(fast).all():
-            x = fast
-        else:  # anything else, and every error, goes through check_array's wording
-            if _has_complex_dtype(x):
-                raise ValueError(_complex_message(f"X[{i}]"))
-            try:
-                x = check_array(
-                    x,
-                    dtype=np.float32,
-                    ensure_all_finite=True,
-                    ensure_min_samples=1,
-                    ensure_min_features=1,
-                    input_name=f"X[{i}]",
-                )
-            except (ValueError, TypeError) as exc:
-                if np.shape(x)[0] == 0:
-                    raise ValueError(
-                        f"X[{i}] is empty (0 timesteps); every sequence needs at least one."
-                    ) from None
-                if _holds_complex_objects(x):
-                    raise ValueError(_complex_message(f"X[{i}]")) from None
-                if isinstance(exc, TypeError) or "could not convert" in str(exc):
-                    # The class sklearn raised: ValueError for strings, TypeError for objects.
-                    raise type(exc)(
-                        f"X[{i}] holds values that are not numbers ({exc}); every feature must "
-                        "be numeric. Encode categories as numbers first (e.g. one-hot)."
-                    ) from None
-                raise ValueError(f"X[{i}]: {exc}") from None
+        x = _check_sequence(i, x)
         if out and x.shape[1] != out[0].shape[1]:
             raise ValueError(
                 f"X[{i}] has {x.shape[1]} features but X[0] has {out[0].shape[1]}; "
@@ -244,6 +197,147 @@ every row (one timestep) must have the same n_features values.
             f"{n_features}."
         )
     return out, was_3d
+
+
+def _check_sequence(i, x):
+    """Sequence ``X[i]`` as a float32 (T_i, n_features) array, or the error naming it."""
+    if isinstance(x, (str, bytes)) or np.isscalar(x):
+        raise TypeError(
+            f"X[{i}] is a {type(x).__name__}, not a sequence. X must be a list of arrays "
+            "of shape (T_i, n_features); to label one sequence, pass [X]."
+        )
+    if isinstance(x, (list, tuple)):
+        # Converted here, not inside np.ndim or check_array, so that nested lists of
+        # unequal rows get a message naming the sequence, not numpy's "inhomogeneous shape".
+        try:
+            x = np.asarray(x)
+        except ValueError:
+            raise ValueError(_ragged_rows_message(x, f"X[{i}]")) from None
+    if np.ndim(x) == 1:
+        x = np.asarray(x).reshape(-1, 1)
+    elif np.ndim(x) != 2:
+        raise ValueError(
+            f"X[{i}] has {np.ndim(x)} dimensions; each sequence must be 2-D "
+            "(T_i, n_features) or 1-D (T_i,)."
+        )
+    # The common case skips check_array's per-call cost (a large share of
+    # predict_proba on short sequences, benchmarks/RESULTS.md section 1) with the same
+    # result: a float32 view or copy.
+    fast = x.astype(np.float32, copy=False) if _is_plain_numeric_matrix(x) else None
+    if fast is not None and np.isfinite(fast).all():
+        x = fast
+    else:  # anything else, and every error, goes through check_array's wording
+        if _has_complex_dtype(x):
+            raise ValueError(_complex_message(f"X[{i}]"))
+        try:
+            x = check_array(
+                x,
+                dtype=np.float32,
+                ensure_all_finite=True,
+                ensure_min_samples=1,
+                ensure_min_features=1,
+                input_name=f"X[{i}]",
+            )
+        except (ValueError, TypeError) as exc:
+            if np.shape(x)[0] == 0:
+                raise ValueError(
+                    f"X[{i}] is empty (0 timesteps); every sequence needs at least one."
+                ) from None
+            if _holds_complex_objects(x):
+                raise ValueError(_complex_message(f"X[{i}]")) from None
+            if isinstance(exc, TypeError) or "could not convert" in str(exc):
+                # The class sklearn raised: ValueError for strings, TypeError for objects.
+                raise type(exc)(
+                    f"X[{i}] holds values that are not numbers ({exc}); every feature must "
+                    "be numeric. Encode categories as numbers first (e.g. one-hot)."
+                ) from None
+            raise ValueError(f"X[{i}]: {exc}") from None
+    return x
+
+
+def _is_lazy_container(X):
+    """Recordings that load on access: indexable and sized, but no list, array or frame."""
+    if isinstance(X, (list, tuple, np.ndarray, str, bytes, Mapping)):
+        return False
+    try:
+        import pandas as pd
+
+        if isinstance(X, (pd.DataFrame, pd.Series)):
+            return False
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    return hasattr(X, "__len__") and hasattr(X, "__getitem__")
+
+
+class LazySequences:
+    """Recordings that load on access (one file each, say), checked as a list would be.
+
+    ``source[i]`` is loaded, checked and converted to float32 each time sequence ``i`` is
+    needed, and dropped after; at construction every recording is loaded once, one at a time,
+    to check it and learn its length. So memory holds one recording (and the batches built
+    from it), never all of them.
+
+    Parameters
+    ----------
+    source : object with ``__len__`` and ``__getitem__``
+        ``source[i]`` returns sequence ``i`` as anything :func:`check_sequences` takes for
+        one sequence.
+    n_features : int, optional
+        Checked as in :func:`check_sequences`.
+    estimator_name : str
+
+    Attributes
+    ----------
+    lengths : ndarray of int64
+        Each sequence's number of timesteps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel._validation import check_sequences
+    >>> class Files:  # stands for one file per recording
+    ...     def __len__(self):
+    ...         return 2
+    ...     def __getitem__(self, i):
+    ...         return np.ones((3 + i, 2))
+    >>> X, _ = check_sequences(Files())
+    >>> X.lengths.tolist(), X[1].dtype
+    ([3, 4], dtype('float32'))
+    """
+
+    def __init__(self, source, *, n_features=None, estimator_name="the estimator"):
+        if len(source) == 0:
+            raise ValueError("X is empty; at least one sequence is required.")
+        self.source = source
+        lengths, first = [], None
+        for i in range(len(source)):
+            x = self[i] if first is None else self._load(i, first)
+            first = x.shape[1] if first is None else first
+            lengths.append(len(x))
+        if n_features is not None and first != n_features:
+            raise ValueError(
+                f"X[0] has {first} features, but {estimator_name} was fitted with {n_features}."
+            )
+        self.n_features = first
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+
+    def __len__(self):
+        return len(self.source)
+
+    def __getitem__(self, i):
+        return self._load(i, getattr(self, "n_features", None))
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def _load(self, i, n_features):
+        x = _check_sequence(i, self.source[i])
+        if n_features is not None and x.shape[1] != n_features:
+            raise ValueError(
+                f"X[{i}] has {x.shape[1]} features but X[0] has {n_features}; "
+                "all sequences must have the same number of features."
+            )
+        return x
 
 
 def check_label_sequences(y, *, name: str = "y"):
@@ -446,7 +540,8 @@ def check_targets(y, X_list):
 sequences.
     """
     y_list = check_label_sequences(y, name="y")
-    check_same_lengths(y_list, X_list, names=("y", "X"), what=("labels", "timesteps"))
+    sized = [range(n) for n in X_list.lengths] if hasattr(X_list, "lengths") else X_list
+    check_same_lengths(y_list, sized, names=("y", "X"), what=("labels", "timesteps"))
     # The user's own elements, where np.asarray may have hidden a mix of types.
     raw_list = y_list if isinstance(y, np.ndarray) and y.ndim == 2 else y
     _check_label_types(y_list, raw_list)

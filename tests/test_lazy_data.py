@@ -1,0 +1,47 @@
+"""Recordings that load on access: the same model as from a list, never all in memory."""
+
+import numpy as np
+import pytest
+
+from .conftest import FAST
+
+
+class _Files:
+    """Stands for one file per recording: each access loads (copies) one recording."""
+
+    def __init__(self, X):
+        self.X, self.loads, self.held = X, 0, 0
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        self.loads += 1
+        return self.X[i].copy()
+
+
+def test_a_lazy_container_gives_the_model_a_list_gives(labeler_cls, easy_data):
+    X, y = easy_data
+    lazy = _Files(X)
+    from_disk = labeler_cls(**FAST[labeler_cls]).fit(lazy, y)
+    in_memory = labeler_cls(**FAST[labeler_cls]).fit(X, y)
+    for a, b in zip(from_disk.predict_proba(_Files(X)), in_memory.predict_proba(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert from_disk.score(_Files(X), y) == in_memory.score(X, y)
+    # checked once each, then loaded once per epoch (windows of one recording share a load
+    # only within a batch): never held all at once, and not loaded over and over
+    epochs = FAST[labeler_cls]["max_epochs"]
+    assert lazy.loads <= len(X) * (1 + epochs) + 2
+
+
+def test_a_bad_recording_behind_a_lazy_container_is_named(make_labeler, easy_data):
+    X_clean, y = easy_data
+    X = [x.copy() for x in X_clean]
+    X[7][3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X\[7\].*(NaN|infinity)"):
+        make_labeler().fit(_Files(X), y)
+    X[7] = X_clean[7][:, :2]
+    with pytest.raises(ValueError, match=r"X\[7\] has 2 features but X\[0\] has 4"):
+        make_labeler().fit(_Files(X), y)
+    with pytest.raises(ValueError, match=r"y\[3\] has \d+ labels but X\[3\] has"):
+        make_labeler().fit(_Files([x[:, :1] for x in X]), [*y[:3], y[3][:-1], *y[4:]])
