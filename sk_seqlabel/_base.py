@@ -103,6 +103,14 @@ _SHARED_DOCS = """
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks (learning-rate schedules, checkpoints, ...). They are copied
         at fit, so the objects passed are left untouched.
+    smoothing : float, default=0.0
+        Weight of MS-TCN's smoothing loss (Farha and Gall, 2019; 0.15 in the paper): the
+        mean over adjacent real timesteps of the squared change of the log-probabilities,
+        truncated at ``smoothing_truncation``, added to the cross-entropy. It penalises
+        flicker between labels; 0 leaves it out.
+    smoothing_truncation : float, default=4.0
+        Largest change of a log-probability between adjacent steps that the smoothing loss
+        counts (tau; the squared change is capped at its square).
 """
 
 
@@ -175,6 +183,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+        "smoothing": [Interval(Real, 0, None, closed="left")],
+        "smoothing_truncation": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __sklearn_tags__(self):
@@ -381,6 +391,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             callbacks=callbacks,
             device=policy.device,
             policy=policy,
+            smoothing=self.smoothing,
+            smoothing_truncation=self.smoothing_truncation,
             verbose=self.verbose,
         )
 

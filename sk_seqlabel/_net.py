@@ -130,6 +130,20 @@ class TimestepCrossEntropy(torch.nn.CrossEntropyLoss):
         return (losses * w).sum() / (class_weight * w).sum().clamp(min=torch.finfo(w.dtype).tiny)
 
 
+def smoothing_loss(logits, real, truncation):
+    """MS-TCN's smoothing loss: truncated squared change of log-probabilities between steps.
+
+    The mean, over pairs of adjacent steps that are both real (``real`` (batch, time) bool),
+    of ``min((log p_t - log p_{t-1})^2, truncation^2)`` per class, with the earlier step's
+    log-probabilities detached, as in the paper. Zero when no pair is real.
+    """
+    log_p = torch.log_softmax(logits.float(), dim=-1)
+    change = (log_p[:, 1:] - log_p[:, :-1].detach()) ** 2
+    change = change.clamp(max=truncation**2).mean(dim=-1)  # (batch, time - 1)
+    pairs = real[:, 1:] & real[:, :-1]
+    return (change * pairs).sum() / pairs.sum().clamp(min=1)
+
+
 class SequenceNet(NeuralNet):
     """A skorch ``NeuralNet`` whose batches are padded sequences.
 
@@ -154,9 +168,11 @@ class SequenceNet(NeuralNet):
         ``interrupted``.
     """
 
-    def __init__(self, module, *args, policy, **kwargs):
+    def __init__(self, module, *args, policy, smoothing=0.0, smoothing_truncation=4.0, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.policy = policy
+        self.smoothing = smoothing
+        self.smoothing_truncation = smoothing_truncation
 
     @property
     def precision(self):
@@ -288,7 +304,9 @@ class SequenceNet(NeuralNet):
         # In training, the module's intermediate outputs (pop_auxiliary_logits: MS-TCN's
         # earlier stages) add the same loss each.
         # With sample weights (X["weight"], one per timestep), each step's loss is weighted.
-        y_true = y_true.to(y_pred.device, non_blocking=True).reshape(-1)
+        y_true = y_true.to(y_pred.device, non_blocking=True)
+        real = y_true != PAD_LABEL  # (batch, time)
+        y_true = y_true.reshape(-1)
         weight = X.get("weight") if isinstance(X, dict) else None
         if weight is not None:
             weight = weight.to(y_pred.device, non_blocking=True).reshape(-1)
@@ -297,6 +315,10 @@ class SequenceNet(NeuralNet):
         for logits in [y_pred, *extra]:
             flat = logits.reshape(-1, logits.shape[-1]).float()
             loss = loss + self.criterion_(flat, y_true, sample_weight=weight)
+            if self.smoothing:
+                loss = loss + self.smoothing * smoothing_loss(
+                    logits, real, self.smoothing_truncation
+                )
         return loss
 
     def predict_ragged(self, dataset, policy, labels=False, batch_overhead=None):

@@ -129,6 +129,8 @@ class TCNLabeler(BaseSequenceLabeler):
         random_state=None,
         verbose=0,
         callbacks=None,
+        smoothing=0.0,
+        smoothing_truncation=4.0,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -150,6 +152,8 @@ class TCNLabeler(BaseSequenceLabeler):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.smoothing = smoothing
+        self.smoothing_truncation = smoothing_truncation
 
     # bf16 autocast trained and predicted faster than fp32 on CPUs with native bf16
     # (benchmarks/RESULTS.md, sections 1 and 6). The reference loops found bf16 slower for
@@ -286,6 +290,8 @@ class LSTMLabeler(BaseSequenceLabeler):
         random_state=None,
         verbose=0,
         callbacks=None,
+        smoothing=0.0,
+        smoothing_truncation=4.0,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -306,6 +312,8 @@ class LSTMLabeler(BaseSequenceLabeler):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.smoothing = smoothing
+        self.smoothing_truncation = smoothing_truncation
 
 
 @fill_shared_docs
@@ -429,6 +437,8 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         random_state=None,
         verbose=0,
         callbacks=None,
+        smoothing=0.0,
+        smoothing_truncation=4.0,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -452,6 +462,8 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.smoothing = smoothing
+        self.smoothing_truncation = smoothing_truncation
 
 
 @fill_shared_docs
@@ -542,6 +554,8 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         random_state=None,
         verbose=0,
         callbacks=None,
+        smoothing=0.0,
+        smoothing_truncation=4.0,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -564,6 +578,8 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.smoothing = smoothing
+        self.smoothing_truncation = smoothing_truncation
 
     @property
     def receptive_field_(self):
