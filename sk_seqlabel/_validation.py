@@ -311,7 +311,7 @@ class LazySequences:
         self.source = source
         lengths, first = [], None
         for i in range(len(source)):
-            x = self[i] if first is None else self._load(i, first)
+            x = self._load(i, first)  # the first recording sets the feature count
             first = x.shape[1] if first is None else first
             lengths.append(len(x))
         if n_features is not None and first != n_features:
