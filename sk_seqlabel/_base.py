@@ -20,6 +20,7 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ._batching import SequenceDataset, bucketed_loader
+from ._decoding import Decoder, count_label_statistics
 from ._device import (
     DevicePolicy,
     resolve_device,
@@ -111,6 +112,23 @@ _SHARED_DOCS = """
     smoothing_truncation : float, default=4.0
         Largest change of a log-probability between adjacent steps that the smoothing loss
         counts (tau; the squared change is capped at its square).
+    decoder : {"argmax", "viterbi"}, default="argmax"
+        How ``predict`` turns the per-step probabilities into labels. "argmax" takes the most
+        probable class at each step. "viterbi" takes the most probable label *path* of a
+        hybrid HMM: the probabilities divided by the class frequencies, and start and
+        transition probabilities counted on the training labels at ``fit`` (add-one
+        smoothed), so that short flickers between labels cost what such changes cost in
+        the training data. ``predict_proba`` is never decoded.
+    min_segment_length : int, default=1
+        Shortest segment (run of one label) ``predict`` may return, in steps: the decoded
+        path is the most probable one whose segments are all at least this long (with
+        "argmax", the most probable such labelling; with "viterbi", of the HMM above). 1
+        adds no constraint.
+    decoder_lag : int or None, default=None
+        None decodes each sequence as a whole. An int ``L`` decodes with a fixed lag: the
+        label of step ``t`` is read off the best path up to step ``t + L``, so it never
+        depends on later input (with a causal model, ``predict`` is then causal up to ``L``
+        steps), and a stream emits each label ``L`` steps after its probabilities.
 """
 
 
@@ -185,6 +203,9 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         "callbacks": [list, None],
         "smoothing": [Interval(Real, 0, None, closed="left")],
         "smoothing_truncation": [Interval(Real, 0, None, closed="neither")],
+        "decoder": [StrOptions({"argmax", "viterbi"})],
+        "min_segment_length": [Interval(Integral, 1, None, closed="left")],
+        "decoder_lag": [Interval(Integral, 0, None, closed="left"), None],
     }
 
     def __sklearn_tags__(self):
@@ -287,8 +308,12 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
+        start_count, transition_count, class_count = count_label_statistics(y_codes, len(classes))
         # Only now, all together: a fit that raised above left the estimator as it was.
         self.classes_ = classes
+        self.start_count_ = start_count
+        self.transition_count_ = transition_count
+        self.class_count_ = class_count
         self.n_features_in_ = X_list[0].shape[1]
         if feature_names is not None:
             self.feature_names_in_ = feature_names
@@ -417,9 +442,9 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
 
             sequences, _, order = split_panel(X)
             out = np.empty((len(X), len(self.classes_)), dtype=np.float32)
-            out[order] = np.concatenate(self._predict_ragged(sequences, labels=False)[0])
+            out[order] = np.concatenate(self._predict_ragged(sequences, output="proba")[0])
             return pd.DataFrame(out, index=X.index, columns=self.classes_)
-        proba, was_3d = self._predict_ragged(X, labels=False)
+        proba, was_3d = self._predict_ragged(X, output="proba")
         return np.stack(proba) if was_3d else proba
 
     def predict(self, X):
@@ -440,14 +465,24 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
 
             sequences, _, order = split_panel(X)
             codes = np.empty(len(X), dtype=np.int64)
-            codes[order] = np.concatenate(self._predict_ragged(sequences, labels=True)[0])
+            codes[order] = np.concatenate(self._predict_codes(sequences)[0])
             return pd.Series(self.classes_[codes], index=X.index)
-        codes, was_3d = self._predict_ragged(X, labels=True)
+        codes, was_3d = self._predict_codes(X)
         labels = [self.classes_[c] for c in codes]
         return np.stack(labels) if was_3d else labels
 
-    def _predict_ragged(self, X, labels):
-        """Validate X, then class probabilities (or, with ``labels``, class indices) per step."""
+    def _predict_codes(self, X):
+        """Class indices per step: the arg-max, or the path of the decoder hyperparameters."""
+        check_is_fitted(self)
+        self._validate_params()
+        decoder = Decoder.from_estimator(self)
+        if decoder is None:
+            return self._predict_ragged(X, output="labels")
+        log_proba, was_3d = self._predict_ragged(X, output="log_proba")
+        return [decoder.decode(p) for p in log_proba], was_3d
+
+    def _predict_ragged(self, X, output):
+        """Validate X, then per-step probabilities, log-probabilities or class indices."""
         check_is_fitted(self)
         # Settings that may change after fitting (max_batch_timesteps, precision, n_threads)
         # get the same checks, and errors, as at fit.
@@ -461,7 +496,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         out = self.net_.predict_ragged(
             SequenceDataset(X_list),
             policy,
-            labels=labels,
+            output=output,
             batch_overhead=self._batch_overhead_timesteps,
         )
         return out, was_3d

@@ -321,7 +321,7 @@ class SequenceNet(NeuralNet):
                 )
         return loss
 
-    def predict_ragged(self, dataset, policy, labels=False, batch_overhead=None):
+    def predict_ragged(self, dataset, policy, output="proba", batch_overhead=None):
         """Class probabilities (or indices) for every sequence of ``dataset``, in its order.
 
         Sequences up to ``policy.inference_batch_timesteps`` steps go through length-bucketed
@@ -334,10 +334,11 @@ class SequenceNet(NeuralNet):
         policy : DevicePolicy
             How to run this call (chunk length, length rounding, precision, code paths,
             threads); recorded as :attr:`policy`.
-        labels : bool, default=False
-            Return the index of the most probable class at each step instead of the
-            probabilities: the argmax of the logits, taken on the device, so only one int32 per
-            step comes back to the host and no softmax is computed.
+        output : {"proba", "log_proba", "labels"}, default="proba"
+            Probabilities, their logarithms (``log_softmax``, exact for tiny probabilities:
+            what decoding needs), or the index of the most probable class at each step: the
+            argmax of the logits, taken on the device, so only one int32 per step comes back
+            to the host and no softmax is computed.
         batch_overhead : int, optional
             Cost of one batch in padded timesteps, weighed against padding when planning the
             batches (:func:`~sk_seqlabel._batching.plan_batches`).
@@ -345,7 +346,7 @@ class SequenceNet(NeuralNet):
         Returns
         -------
         list of ndarray of shape (T_i, n_classes), dtype float32, or of shape (T_i,), dtype
-        int32 with ``labels``
+        int32 for ``output="labels"``
         """
         self.check_is_fitted()
         self.policy = policy
@@ -353,12 +354,14 @@ class SequenceNet(NeuralNet):
         self._set_training(False)
         with policy.torch_settings():
             with torch.no_grad(), self.autocast(policy):
-                return self._predict_ragged(dataset, policy, labels, batch_overhead)
+                return self._predict_ragged(dataset, policy, output, batch_overhead)
 
-    def _predict_ragged(self, dataset, policy, labels, batch_overhead):
+    def _predict_ragged(self, dataset, policy, output, batch_overhead):
         def finish(logits):
-            if labels:
+            if output == "labels":
                 return logits.argmax(dim=-1).to(torch.int32).cpu().numpy()
+            if output == "log_proba":
+                return torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
             return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
         chunk_length = policy.inference_batch_timesteps

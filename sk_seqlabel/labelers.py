@@ -73,6 +73,10 @@ class TCNLabeler(BaseSequenceLabeler):
         Features per timestep seen in ``fit``.
     net_ : skorch.NeuralNet
         The fitted net; ``net_.history`` holds the per-epoch log.
+    start_count_, transition_count_, class_count_ : ndarray of shape (n_classes,), \
+(n_classes, n_classes), (n_classes,)
+        First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
+        labels counted over the training sequences: what ``decoder="viterbi"`` learns.
     receptive_field_ : int
         Input steps one output depends on: ``1 + 2 * (kernel_size - 1) * (2**n_blocks - 1)``.
 
@@ -131,6 +135,9 @@ class TCNLabeler(BaseSequenceLabeler):
         callbacks=None,
         smoothing=0.0,
         smoothing_truncation=4.0,
+        decoder="argmax",
+        min_segment_length=1,
+        decoder_lag=None,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -154,6 +161,9 @@ class TCNLabeler(BaseSequenceLabeler):
         self.callbacks = callbacks
         self.smoothing = smoothing
         self.smoothing_truncation = smoothing_truncation
+        self.decoder = decoder
+        self.min_segment_length = min_segment_length
+        self.decoder_lag = decoder_lag
 
     # bf16 autocast trained and predicted faster than fp32 on CPUs with native bf16
     # (benchmarks/RESULTS.md, sections 1 and 6). The reference loops found bf16 slower for
@@ -224,6 +234,10 @@ class LSTMLabeler(BaseSequenceLabeler):
         Features per timestep seen in ``fit``.
     net_ : skorch.NeuralNet
         The fitted net; ``net_.history`` holds the per-epoch log.
+    start_count_, transition_count_, class_count_ : ndarray of shape (n_classes,), \
+(n_classes, n_classes), (n_classes,)
+        First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
+        labels counted over the training sequences: what ``decoder="viterbi"`` learns.
 
     See Also
     --------
@@ -292,6 +306,9 @@ class LSTMLabeler(BaseSequenceLabeler):
         callbacks=None,
         smoothing=0.0,
         smoothing_truncation=4.0,
+        decoder="argmax",
+        min_segment_length=1,
+        decoder_lag=None,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -314,6 +331,9 @@ class LSTMLabeler(BaseSequenceLabeler):
         self.callbacks = callbacks
         self.smoothing = smoothing
         self.smoothing_truncation = smoothing_truncation
+        self.decoder = decoder
+        self.min_segment_length = min_segment_length
+        self.decoder_lag = decoder_lag
 
 
 @fill_shared_docs
@@ -357,6 +377,10 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         Features per timestep seen in ``fit``.
     net_ : skorch.NeuralNet
         The fitted net; ``net_.history`` holds the per-epoch log.
+    start_count_, transition_count_, class_count_ : ndarray of shape (n_classes,), \
+(n_classes, n_classes), (n_classes,)
+        First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
+        labels counted over the training sequences: what ``decoder="viterbi"`` learns.
 
     See Also
     --------
@@ -439,6 +463,9 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         callbacks=None,
         smoothing=0.0,
         smoothing_truncation=4.0,
+        decoder="argmax",
+        min_segment_length=1,
+        decoder_lag=None,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -464,6 +491,9 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         self.callbacks = callbacks
         self.smoothing = smoothing
         self.smoothing_truncation = smoothing_truncation
+        self.decoder = decoder
+        self.min_segment_length = min_segment_length
+        self.decoder_lag = decoder_lag
 
 
 @fill_shared_docs
@@ -503,6 +533,10 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         Column names seen in ``fit``, when its sequences were DataFrames with string columns.
     net_ : skorch.NeuralNet
         The fitted net; ``net_.history`` holds the per-epoch log.
+    start_count_, transition_count_, class_count_ : ndarray of shape (n_classes,), \
+(n_classes, n_classes), (n_classes,)
+        First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
+        labels counted over the training sequences: what ``decoder="viterbi"`` learns.
     receptive_field_ : int
         Input steps one output depends on: the stages' fields added up, less the overlaps.
 
@@ -556,6 +590,9 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         callbacks=None,
         smoothing=0.0,
         smoothing_truncation=4.0,
+        decoder="argmax",
+        min_segment_length=1,
+        decoder_lag=None,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -580,6 +617,9 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         self.callbacks = callbacks
         self.smoothing = smoothing
         self.smoothing_truncation = smoothing_truncation
+        self.decoder = decoder
+        self.min_segment_length = min_segment_length
+        self.decoder_lag = decoder_lag
 
     @property
     def receptive_field_(self):

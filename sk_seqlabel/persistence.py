@@ -34,6 +34,8 @@ __all__ = ["FORMAT_VERSION", "load", "save"]
 #: Version of the file layout; a file of a newer version is refused.
 FORMAT_VERSION = 1
 _FORMAT = "sk_seqlabel"
+#: A labeler's fitted label statistics (for decoding), stored as tensors beside the weights.
+_LABEL_COUNTS = ("start_count_", "transition_count_", "class_count_")
 _HEADER_KEYS = {"format", "format_version", "model", "sha256"}
 _STEP_KEYS = {
     "labeler": {"kind", "class", "params", "fitted"},
@@ -189,6 +191,8 @@ def _describe(estimator, prefix, tensors):
         check_is_fitted(estimator)
         for name, value in estimator.net_.module_.state_dict().items():
             tensors[f"{prefix}module.{name}"] = value.detach().cpu().contiguous()
+        for attr in _LABEL_COUNTS:
+            tensors[f"{prefix}{attr}"] = torch.from_numpy(np.asarray(getattr(estimator, attr)))
         classes = estimator.classes_
         fitted = {
             "classes_": {"dtype": classes.dtype.str, "values": classes.tolist()},
@@ -270,7 +274,13 @@ def _build(description, tensors, device, path):
     except TypeError as exc:
         raise ValueError(f"{path}: parameters this version does not know ({exc}).") from None
     estimator._validate_params()
-    return _fit_from_file(estimator, fitted, _sub(tensors, "module."), device)
+    estimator = _fit_from_file(estimator, fitted, _sub(tensors, "module."), device)
+    # Files written before decoding existed have no label counts; such a model predicts
+    # with decoder="argmax" only (Decoder.from_estimator says so).
+    for attr in _LABEL_COUNTS:
+        if attr in tensors:
+            setattr(estimator, attr, tensors[attr].numpy())
+    return estimator
 
 
 def _sub(tensors, prefix):

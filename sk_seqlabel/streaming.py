@@ -27,6 +27,7 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._decoding import Decoder
 from .preprocessing import SequenceScaler
 
 __all__ = ["LabelStream", "start_stream"]
@@ -89,8 +90,9 @@ class LabelStream:
         The open streams, in the order they started.
     delay : int
         Samples that must follow a sample before its label comes back: 0 for a causal
-        model, the model's look-ahead otherwise. :meth:`close` returns the last ``delay``
-        labels of a stream, computed as offline prediction computes a recording's end.
+        model, the model's look-ahead otherwise, plus ``decoder_lag`` for labels of a
+        decoding labeler. :meth:`close` returns the last ``delay`` labels of a stream,
+        computed as offline prediction computes a recording's end.
     """
 
     def __init__(self, labeler, *, transforms=(), output="proba"):
@@ -118,6 +120,19 @@ class LabelStream:
                 ) from None
             self._core = _Windows(labeler)
         self.delay = module.look_ahead
+        # Labels of a decoding labeler come from fixed-lag decoding, one state per stream,
+        # the same code predict runs (so they equal predict's, lag for lag).
+        self._decoder = Decoder.from_estimator(labeler) if output == "labels" else None
+        if self._decoder is not None:
+            if self._decoder.lag is None:
+                raise ValueError(
+                    f"decoder={labeler.decoder!r} with min_segment_length="
+                    f"{labeler.min_segment_length} decodes whole recordings, so a stream "
+                    "cannot give its labels before the end; set decoder_lag (each label then "
+                    "comes that many samples later), or stream output='proba'."
+                )
+            self.delay += self._decoder.lag
+        self._decoding = {}  # stream id -> FixedLagState
         self.stream_ids = []
 
     def update(self, chunks):
@@ -146,6 +161,8 @@ class LabelStream:
         if started:
             self._core.start(started)
             self.stream_ids.extend(started)
+            if self._decoder is not None:
+                self._decoding.update((sid, self._decoder.start()) for sid in started)
         return self._finish(new, self._core.advance({s: x for s, x in new.items() if len(x)}))
 
     def close(self, ids=None):
@@ -164,7 +181,7 @@ class LabelStream:
         closing = set(ids)
         flushed = self._core.close(ids)
         self.stream_ids = [sid for sid in self.stream_ids if sid not in closing]
-        return self._finish(dict.fromkeys(ids), flushed)
+        return self._finish(dict.fromkeys(ids), flushed, closing=True)
 
     # ------------------------------------------------------------------ internals
     def _check_chunk(self, sid, x):
@@ -193,7 +210,7 @@ class LabelStream:
             x = np.asarray(x, dtype=np.float32)
         return x
 
-    def _finish(self, ids, logits):
+    def _finish(self, ids, logits, closing=False):
         """Probabilities or labels per id from logits (n, n_classes) per id (missing: none)."""
         classes = self._labeler.classes_
         out = {}
@@ -201,10 +218,18 @@ class LabelStream:
             z = logits.get(sid)
             if z is None:
                 z = torch.zeros(0, len(classes))
-            if self._output == "labels":
+            if self._output == "proba":
+                out[sid] = torch.softmax(z.float(), dim=-1).cpu().numpy()
+            elif self._decoder is None:
                 out[sid] = classes[z.argmax(-1).cpu().numpy()]
             else:
-                out[sid] = torch.softmax(z.float(), dim=-1).cpu().numpy()
+                state = self._decoding[sid]
+                log_proba = torch.log_softmax(z.float(), dim=-1).cpu().numpy()
+                codes = state.update(self._decoder.scores(log_proba))
+                if closing:
+                    codes = np.concatenate([codes, state.close()])
+                    del self._decoding[sid]
+                out[sid] = classes[codes]
         return out
 
 

@@ -13,7 +13,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from sklearn.pipeline import make_pipeline
 
-from sk_seqlabel import SequenceScaler, TCNLabeler
+from sk_seqlabel import SequenceScaler, TCNLabeler, persistence
 from sk_seqlabel.labelers import all_labelers
 from sk_seqlabel.persistence import load, save
 
@@ -48,6 +48,36 @@ def test_a_saved_labeler_loads_with_identical_predictions(
     np.testing.assert_array_equal(loaded.classes_, clf.classes_)
     assert loaded.classes_.dtype == clf.classes_.dtype
     _assert_same_predictions(clf, loaded, X)
+
+
+def test_a_saved_labeler_keeps_what_its_decoder_learned(tiny_data, tmp_path):
+    X, y = tiny_data
+    clf = TCNLabeler(**FAST[TCNLabeler], decoder="viterbi", min_segment_length=3).fit(X, y)
+    save(clf, tmp_path / "model.safetensors")
+    loaded = load(tmp_path / "model.safetensors")
+    for attr in ("start_count_", "transition_count_", "class_count_"):
+        np.testing.assert_array_equal(getattr(loaded, attr), getattr(clf, attr))
+    _assert_same_predictions(clf, loaded, X)
+
+
+def test_a_file_without_label_counts_predicts_argmax_and_says_why_viterbi_cannot(
+    tiny_data, tmp_path
+):
+    X, _ = tiny_data
+    clf = _fitted_tcn(tiny_data)
+    save(clf, tmp_path / "model.safetensors")
+    # what the version before decoding wrote: no label counts, a checksum over the rest
+    path = tmp_path / "model.safetensors"
+    with safe_open(str(path), framework="pt") as file:
+        metadata = file.metadata()
+        tensors = {k: file.get_tensor(k) for k in file.keys() if not k.endswith("count_")}
+    header = persistence._signed(metadata["format_version"], metadata["model"])
+    metadata["sha256"] = persistence._checksum(header, tensors)
+    save_file(tensors, str(path), metadata=metadata)
+    loaded = load(tmp_path / "model.safetensors")
+    _assert_same_predictions(clf, loaded, X)
+    with pytest.raises(ValueError, match="label counts of fit"):
+        loaded.set_params(decoder="viterbi").predict(X)
 
 
 def test_a_pipeline_with_names_and_pandas_output_round_trips(make_labeler, tiny_data, tmp_path):

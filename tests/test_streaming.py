@@ -26,7 +26,11 @@ def _recordings(seed=0, lengths=(300, 170, 1, 45, 260)):
 
 
 def _stream_in_random_pieces(stream, recordings, seed=0):
-    """Feed every recording in random pieces (0 to 40 samples), starting at different updates."""
+    """Feed every recording in random pieces (0 to 40 samples), starting at different updates.
+
+    Streams are closed at random once complete, the rest at the end; what ``close`` returns
+    is part of a stream's output.
+    """
     rng = np.random.default_rng(seed)
     sent = dict.fromkeys(recordings, 0)
     starts = {sid: int(rng.integers(0, 5)) for sid in recordings}
@@ -43,8 +47,11 @@ def _stream_in_random_pieces(stream, recordings, seed=0):
             got[sid].append(out)
         finished = [s for s in stream.stream_ids if sent[s] == len(recordings[s])]
         if finished and rng.random() < 0.5:
-            stream.close(finished)
+            for sid, out in stream.close(finished).items():
+                got[sid].append(out)
         update += 1
+    for sid, out in stream.close().items():  # what the streams still owe
+        got[sid].append(out)
     return {sid: np.concatenate(parts) for sid, parts in got.items()}
 
 
@@ -66,6 +73,36 @@ def test_streamed_labels_are_the_predicted_labels(make_causal_labeler, easy_data
         streamed.values(), clf.predict(list(recordings.values())), strict=True
     ):
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    "decoding",
+    [
+        dict(decoder="viterbi", decoder_lag=0),
+        dict(decoder="viterbi", min_segment_length=4, decoder_lag=6),
+        dict(decoder="argmax", min_segment_length=5, decoder_lag=3),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "look-ahead"])
+def test_decoded_labels_stream_as_they_are_predicted_after_the_lag(easy_data, decoding, causal):
+    clf = TCNLabeler(**FAST[TCNLabeler], causal=causal, precision="fp32", **decoding)
+    clf.fit(*easy_data)
+    recordings = _recordings(seed=3, lengths=(200, 1, 7, 130))
+    stream = clf.start_stream(output="labels")
+    assert stream.delay == clf.net_.module_.look_ahead + decoding["decoder_lag"]
+    streamed = _stream_in_random_pieces(stream, recordings, seed=3)
+    for got, expected in zip(
+        streamed.values(), clf.predict(list(recordings.values())), strict=True
+    ):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_whole_recording_decoding_cannot_stream_labels_but_streams_probabilities(easy_data):
+    clf = TCNLabeler(**FAST[TCNLabeler], causal=True, decoder="viterbi").fit(*easy_data)
+    with pytest.raises(ValueError, match="set decoder_lag"):
+        clf.start_stream(output="labels")
+    assert clf.start_stream().update({"a": easy_data[0][0]})["a"].shape[0] == len(easy_data[0][0])
 
 
 def test_a_pipeline_with_a_scaler_streams(easy_data):

@@ -1,0 +1,354 @@
+"""Decoding: from a network's per-step class probabilities to labels.
+
+A labeler's ``predict`` is the arg-max of the probabilities unless its decoder hyperparameters
+ask for more (:meth:`Decoder.from_estimator`):
+
+- ``decoder="viterbi"``: the most probable label path of a hybrid HMM. The network's
+  posteriors divided by the class priors stand in for the emission likelihoods, and the start
+  and transition probabilities are counted on the training labels at ``fit`` (add-one
+  smoothing, so that a transition never seen in training stays possible).
+- ``min_segment_length=d``: every segment of the path is at least ``d`` steps long. Each class
+  becomes a chain of ``d`` states, the last one with the self-loop (the expanded-state HMM of
+  explicit-duration models): the path is exactly the most probable one of the HMM among those
+  whose segments are all at least ``d`` steps long (each step within a segment still scores
+  the class's own transition). With ``decoder="argmax"`` the
+  transitions are left out: the path is the most probable labelling whose segments are all that
+  long.
+- ``decoder_lag=L``: fixed-lag decoding. The label of step ``t`` is read off the best path that
+  ends at step ``t + L`` (or at the end of the sequence), so it never depends on later input;
+  a stream can emit each label ``L`` steps after its probabilities. ``None`` decodes each
+  sequence as a whole.
+
+The recursions are loops over time with a few operations per class and step, which NumPy
+cannot vectorise and torch would run one small kernel at a time; they are compiled with numba
+instead. Memory is bounded independently of the sequence length: the whole-sequence (offline)
+decoder keeps the scores at every ``CHECKPOINT``-th step only and recomputes one stretch of
+back-pointers at a time on the way back (checkpointed Viterbi), the fixed-lag one keeps the last
+``L + 1`` steps' back-pointers.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["CHECKPOINT", "Decoder", "count_label_statistics"]
+
+#: Steps between stored score vectors of the offline decoder; its back-pointers are held for
+#: this many steps at a time (a few bytes per class and step), whatever the sequence length.
+CHECKPOINT = 65536
+
+
+def count_label_statistics(y_codes, n_classes):
+    """Counts of first labels, of transitions and of labels over encoded label sequences.
+
+    Parameters
+    ----------
+    y_codes : list of ndarray of shape (T_i,), dtype int
+        Class indices per sequence.
+    n_classes : int
+
+    Returns
+    -------
+    start_count : ndarray of shape (n_classes,), dtype int64
+    transition_count : ndarray of shape (n_classes, n_classes), dtype int64
+        ``[i, j]``: how often class ``j`` follows class ``i`` at the next step.
+    class_count : ndarray of shape (n_classes,), dtype int64
+    """
+    start = np.zeros(n_classes, dtype=np.int64)
+    transitions = np.zeros(n_classes * n_classes, dtype=np.int64)
+    classes = np.zeros(n_classes, dtype=np.int64)
+    for codes in y_codes:
+        if len(codes) == 0:
+            continue
+        start[codes[0]] += 1
+        classes += np.bincount(codes, minlength=n_classes)
+        transitions += np.bincount(codes[:-1] * n_classes + codes[1:], minlength=n_classes**2)
+    return start, transitions.reshape(n_classes, n_classes), classes
+
+
+class Decoder:
+    """The decoding of one labeler's ``predict``, from its hyperparameters and label counts.
+
+    Parameters
+    ----------
+    log_start : ndarray of shape (n_classes,)
+        Log-probability of each class at a sequence's first step.
+    log_transition : ndarray of shape (n_classes, n_classes)
+        Log-probability of class ``j`` at the next step after class ``i``.
+    log_prior : ndarray of shape (n_classes,)
+        Subtracted from the log-posteriors (the hybrid HMM's scaled likelihoods).
+    min_segment_length : int
+    lag : int or None
+    """
+
+    def __init__(self, log_start, log_transition, log_prior, min_segment_length, lag):
+        self.log_start = np.ascontiguousarray(log_start, dtype=np.float64)
+        self.log_transition = np.ascontiguousarray(log_transition, dtype=np.float64)
+        self.log_prior = np.ascontiguousarray(log_prior, dtype=np.float64)
+        self.min_segment_length = int(min_segment_length)
+        self.lag = lag
+
+    @classmethod
+    def from_estimator(cls, estimator):
+        """The estimator's decoder, or None when ``predict`` is the plain arg-max."""
+        d, lag = estimator.min_segment_length, estimator.decoder_lag
+        n_classes = len(estimator.classes_)
+        if estimator.decoder == "argmax":
+            if d == 1:
+                return None  # with no transitions and no durations every lag gives the arg-max
+            zeros = np.zeros(n_classes)
+            return cls(zeros, np.zeros((n_classes, n_classes)), zeros, d, lag)
+        if not hasattr(estimator, "transition_count_"):
+            raise ValueError(
+                f"decoder={estimator.decoder!r} needs the label counts of fit, which this "
+                f"{type(estimator).__name__} lacks (a model file written before decoding "
+                "existed); refit it, or use decoder='argmax'."
+            )
+        start, transitions, counts = (
+            np.asarray(estimator.start_count_, dtype=np.float64),
+            np.asarray(estimator.transition_count_, dtype=np.float64),
+            np.asarray(estimator.class_count_, dtype=np.float64),
+        )
+        # Add-one smoothing: a class or transition never seen in training stays possible.
+        log_start = np.log((start + 1) / (start.sum() + n_classes))
+        log_transition = np.log(
+            (transitions + 1) / (transitions.sum(axis=1, keepdims=True) + n_classes)
+        )
+        log_prior = np.log((counts + 1) / (counts.sum() + n_classes))
+        return cls(log_start, log_transition, log_prior, d, lag)
+
+    @property
+    def delay(self):
+        """Steps after which a label is final in a stream: the lag (None: the stream's end)."""
+        return self.lag
+
+    def scores(self, log_proba):
+        """Per-step scores of the classes: log-posterior minus log-prior, as float64."""
+        return np.asarray(log_proba, dtype=np.float64) - self.log_prior
+
+    def decode(self, log_proba):
+        """Class indices (T,) int64 of one sequence from its log-probabilities (T, n_classes)."""
+        scores = self.scores(log_proba)
+        if self.lag is None:
+            return _viterbi(
+                scores, self.log_start, self.log_transition, self.min_segment_length, CHECKPOINT
+            )
+        state = self.start()
+        head = state.update(scores)
+        return np.concatenate([head, state.close()])
+
+    def start(self):
+        """A :class:`FixedLagState` for one stream (``lag`` must be set)."""
+        if self.lag is None:
+            raise ValueError("Only fixed-lag decoding (decoder_lag set) runs on a stream.")
+        return FixedLagState(self)
+
+
+class FixedLagState:
+    """The carried state of fixed-lag decoding of one sequence, fed in pieces.
+
+    ``update(scores)`` returns the labels that became final; ``close()`` the rest. The labels
+    of all pieces together do not depend on where the pieces were cut.
+    """
+
+    def __init__(self, decoder):
+        self.decoder = decoder
+        n_classes = len(decoder.log_start)
+        d, lag = decoder.min_segment_length, decoder.lag
+        self.delta = np.full(n_classes * d, -np.inf)
+        self.came_from = np.zeros((lag + 1, n_classes), dtype=np.int32)
+        self.stayed = np.zeros((lag + 1, n_classes), dtype=np.bool_)
+        self.n_steps = 0
+
+    def update(self, scores):
+        """Feed (n, n_classes) float64 scores; return the class indices that became final."""
+        dec = self.decoder
+        scores = np.ascontiguousarray(scores, dtype=np.float64)
+        out = np.empty(len(scores), dtype=np.int64)
+        n_out = _fixed_lag_update(
+            scores,
+            dec.log_start,
+            dec.log_transition,
+            dec.min_segment_length,
+            self.delta,
+            self.came_from,
+            self.stayed,
+            self.n_steps,
+            out,
+        )
+        self.n_steps += len(scores)
+        return out[:n_out]
+
+    def close(self):
+        """The labels of the last ``lag`` steps (or fewer), from the best complete path."""
+        dec = self.decoder
+        out = np.empty(min(dec.lag, self.n_steps), dtype=np.int64)
+        _fixed_lag_close(
+            dec.min_segment_length, self.delta, self.came_from, self.stayed, self.n_steps, out
+        )
+        return out
+
+
+# --------------------------------------------------------------------------- kernels
+# States: class c, segment position k (0 .. d-1) at index c * d + k; k = d - 1 is the state
+# that may stay (self-loop) or leave to another class's k = 0. Back-pointers per step and
+# class: came_from[c] (the class left to enter c) and stayed[c] (whether c's last state came
+# from itself); every other move is fixed, so d does not multiply the back-pointer memory.
+
+
+@numba.njit(cache=True, nogil=True)
+def _first(scores0, log_start, d, delta):
+    delta[:] = -np.inf
+    for c in range(scores0.shape[0]):
+        delta[c * d] = log_start[c] + scores0[c]
+    # Each step subtracts its best score: only differences matter, and the numbers stay small.
+    delta -= delta.max()
+
+
+@numba.njit(cache=True, nogil=True)
+def _advance(scores_t, log_transition, d, delta, new, came_from, stayed):
+    """One step of the recursion: ``new`` from ``delta``; back-pointers of this step."""
+    n_classes = scores_t.shape[0]
+    last = d - 1
+    for c in range(n_classes):
+        best, arg = -np.inf, 0
+        for p in range(n_classes):
+            if p == c:
+                continue
+            value = delta[p * d + last] + log_transition[p, c]
+            if value > best:
+                best, arg = value, p
+        came_from[c] = arg
+        own = log_transition[c, c]
+        stay = delta[c * d + last] + own
+        e = scores_t[c]
+        if d == 1:
+            stayed[c] = stay >= best
+            new[c] = (stay if stayed[c] else best) + e
+        else:
+            new[c * d] = best + e
+            for k in range(1, last):
+                new[c * d + k] = delta[c * d + k - 1] + own + e
+            grown = delta[c * d + last - 1] + own
+            stayed[c] = stay >= grown
+            new[c * d + last] = (stay if stayed[c] else grown) + e
+    top = new.max()
+    new -= top
+
+
+@numba.njit(cache=True, nogil=True)
+def _back(state, came_from, stayed, d):
+    """The state one step earlier on the best path through ``state``."""
+    c, k = state // d, state % d
+    last = d - 1
+    if k == last:
+        if stayed[c]:
+            return state
+        if d == 1:
+            return came_from[c] * d + last
+        return state - 1
+    if k == 0:
+        return came_from[c] * d + last
+    return state - 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _end_state(delta, d):
+    """Best final state: one that completes its segment, when any is reachable."""
+    n_classes = delta.shape[0] // d
+    best, arg = -np.inf, -1
+    for c in range(n_classes):
+        s = c * d + d - 1
+        if delta[s] > best:
+            best, arg = delta[s], s
+    if arg < 0:  # shorter than d: no segment can be complete
+        arg = int(np.argmax(delta))
+    return arg
+
+
+@numba.njit(cache=True, nogil=True)
+def _viterbi(scores, log_start, log_transition, d, checkpoint):
+    n_steps, n_classes = scores.shape
+    labels = np.empty(n_steps, dtype=np.int64)
+    if n_steps == 0:
+        return labels
+    n_states = n_classes * d
+    delta = np.empty(n_states)
+    new = np.empty(n_states)
+    _first(scores[0], log_start, d, delta)
+    # Steps 1 .. n_steps - 1 in stretches of `checkpoint`; the scores before each stretch kept.
+    n_stretches = (n_steps - 2) // checkpoint + 1 if n_steps > 1 else 0
+    kept = np.empty((max(n_stretches, 1), n_states))
+    came_from = np.empty((min(checkpoint, max(n_steps - 1, 1)), n_classes), dtype=np.int32)
+    stayed = np.empty(came_from.shape, dtype=np.bool_)
+    for j in range(n_stretches):
+        kept[j] = delta
+        begin, end = 1 + j * checkpoint, min(1 + (j + 1) * checkpoint, n_steps)
+        for t in range(begin, end):
+            _advance(
+                scores[t], log_transition, d, delta, new, came_from[t - begin], stayed[t - begin]
+            )
+            delta, new = new, delta
+    state = _end_state(delta, d)
+    labels[n_steps - 1] = state // d
+    for j in range(n_stretches - 1, -1, -1):
+        begin, end = 1 + j * checkpoint, min(1 + (j + 1) * checkpoint, n_steps)
+        if j < n_stretches - 1:  # the last stretch's back-pointers are still in place
+            delta[:] = kept[j]
+            for t in range(begin, end):
+                _advance(
+                    scores[t],
+                    log_transition,
+                    d,
+                    delta,
+                    new,
+                    came_from[t - begin],
+                    stayed[t - begin],
+                )
+                delta, new = new, delta
+        for t in range(end - 1, begin - 1, -1):
+            state = _back(state, came_from[t - begin], stayed[t - begin], d)
+            labels[t - 1] = state // d
+    return labels
+
+
+@numba.njit(cache=True, nogil=True)
+def _fixed_lag_update(scores, log_start, log_transition, d, delta, came_from, stayed, t0, out):
+    """Advance by ``scores``; write the labels that became final to ``out``; return how many."""
+    ring = came_from.shape[0]  # lag + 1
+    lag = ring - 1
+    new = np.empty_like(delta)
+    n_out = 0
+    for i in range(scores.shape[0]):
+        t = t0 + i
+        if t == 0:
+            _first(scores[i], log_start, d, delta)
+        else:
+            _advance(
+                scores[i], log_transition, d, delta, new, came_from[t % ring], stayed[t % ring]
+            )
+            delta[:] = new
+        if t >= lag:
+            state = int(np.argmax(delta))
+            for back in range(lag):
+                u = t - back
+                state = _back(state, came_from[u % ring], stayed[u % ring], d)
+            out[n_out] = state // d
+            n_out += 1
+    return n_out
+
+
+@numba.njit(cache=True, nogil=True)
+def _fixed_lag_close(d, delta, came_from, stayed, n_steps, out):
+    """Labels of the last ``len(out)`` steps, from the best complete path at the end."""
+    ring = came_from.shape[0]
+    m = out.shape[0]
+    if m == 0:
+        return
+    state = _end_state(delta, d)
+    out[m - 1] = state // d
+    for i in range(1, m):
+        u = n_steps - i
+        state = _back(state, came_from[u % ring], stayed[u % ring], d)
+        out[m - 1 - i] = state // d

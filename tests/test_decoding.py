@@ -1,0 +1,258 @@
+"""Decoding: exact paths, the constraints asked for, and the invariants predict keeps."""
+
+import copy
+import itertools
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sk_seqlabel import TCNLabeler, _decoding
+from sk_seqlabel._decoding import Decoder, count_label_statistics
+from sk_seqlabel.datasets import make_sequence_labeling
+
+
+def _brute_force_path(scores, log_start, log_transition, d):
+    """The best path of the HMM among those whose segments all last >= d steps."""
+    n_steps, n_classes = scores.shape
+    best, best_path = -np.inf, None
+    for path in itertools.product(range(n_classes), repeat=n_steps):
+        runs = [len(list(g)) for _, g in itertools.groupby(path)]
+        if (n_steps >= d and min(runs) < d) or (n_steps < d and len(runs) > 1):
+            continue
+        value = log_start[path[0]] + scores[0, path[0]]
+        value += sum(
+            log_transition[a, b] + scores[t + 1, b]
+            for t, (a, b) in enumerate(itertools.pairwise(path))
+        )
+        if value > best:
+            best, best_path = value, path
+    return np.array(best_path)
+
+
+def _random_hmm(rng, n_classes):
+    log_start = np.log(rng.dirichlet(np.ones(n_classes)))
+    log_transition = np.log(rng.dirichlet(np.ones(n_classes), size=n_classes))
+    return log_start, log_transition
+
+
+@pytest.mark.parametrize("min_segment_length", [1, 2, 3])
+@pytest.mark.parametrize("checkpoint", [1, 2, 5, 1000])
+def test_viterbi_finds_the_brute_force_path_with_known_hmm_parameters(
+    min_segment_length, checkpoint, monkeypatch
+):
+    # checkpoint: the stretch of back-pointers held at once; any value gives the same path
+    monkeypatch.setattr(_decoding, "CHECKPOINT", checkpoint)
+    rng = np.random.default_rng(min_segment_length)
+    for _ in range(40):
+        n_classes, n_steps = int(rng.integers(2, 4)), int(rng.integers(1, 8))
+        log_start, log_transition = _random_hmm(rng, n_classes)
+        log_proba = np.log(rng.dirichlet(np.ones(n_classes), size=n_steps))
+        log_prior = np.log(rng.dirichlet(np.ones(n_classes)))
+        decoder = Decoder(log_start, log_transition, log_prior, min_segment_length, None)
+        expected = _brute_force_path(
+            log_proba - log_prior, log_start, log_transition, min_segment_length
+        )
+        np.testing.assert_array_equal(decoder.decode(log_proba), expected)
+
+
+def test_viterbi_with_uniform_transitions_and_priors_is_the_argmax():
+    rng = np.random.default_rng(0)
+    n_classes = 5
+    uniform = np.full(n_classes, -np.log(n_classes))
+    decoder = Decoder(
+        uniform, np.full((n_classes, n_classes), -np.log(n_classes)), uniform, 1, None
+    )
+    log_proba = np.log(rng.dirichlet(np.ones(n_classes), size=3000))
+    np.testing.assert_array_equal(decoder.decode(log_proba), log_proba.argmax(axis=1))
+
+
+@pytest.mark.parametrize("min_segment_length", [1, 6])
+def test_every_segment_is_at_least_min_segment_length_long_offline(min_segment_length):
+    rng = np.random.default_rng(1)
+    log_start, log_transition = _random_hmm(rng, 4)
+    decoder = Decoder(log_start, log_transition, np.zeros(4), min_segment_length, None)
+    for n_steps in (1, 3, 6, 50, 400):
+        path = decoder.decode(np.log(rng.dirichlet(np.ones(4) * 0.3, size=n_steps)))
+        assert len(path) == n_steps
+        runs = [len(list(g)) for _, g in itertools.groupby(path)]
+        assert min(runs) >= min(min_segment_length, n_steps)
+
+
+@pytest.mark.parametrize("lag", [0, 1, 7])
+def test_fixed_lag_decoding_never_looks_further_ahead_than_its_lag(lag):
+    rng = np.random.default_rng(lag)
+    log_start, log_transition = _random_hmm(rng, 3)
+    decoder = Decoder(log_start, log_transition, np.zeros(3), 3, lag)
+    log_proba = np.log(rng.dirichlet(np.ones(3) * 0.5, size=200))
+    base = decoder.decode(log_proba)
+    for t in (0, 50, 120, 199 - lag - 1):
+        changed = log_proba.copy()
+        changed[t + lag + 1 :] = np.log(rng.dirichlet(np.ones(3) * 0.5, size=200 - t - lag - 1))
+        np.testing.assert_array_equal(decoder.decode(changed)[: t + 1], base[: t + 1])
+    # and it does look that far: with sticky transitions and weak evidence, the one step at
+    # t + lag decides the label of step t
+    sticky = np.log(np.full((3, 3), 0.01) + np.eye(3) * 0.97)
+    decoder = Decoder(np.log(np.ones(3) / 3), sticky, np.zeros(3), 1, lag)
+    weak = np.log(np.full((60, 3), 1 / 3))
+    for c in range(3):
+        pushed = weak.copy()
+        pushed[30 + lag] = np.log(np.eye(3)[c] * 0.98 + 0.01)
+        assert decoder.decode(pushed)[30] == c
+
+
+def test_a_fixed_lag_larger_than_the_sequence_is_the_whole_sequence_decoding():
+    rng = np.random.default_rng(3)
+    log_start, log_transition = _random_hmm(rng, 4)
+    log_proba = np.log(rng.dirichlet(np.ones(4) * 0.5, size=300))
+    offline = Decoder(log_start, log_transition, np.zeros(4), 2, None).decode(log_proba)
+    lagged = Decoder(log_start, log_transition, np.zeros(4), 2, 300).decode(log_proba)
+    np.testing.assert_array_equal(lagged, offline)
+
+
+def test_fixed_lag_decoding_in_pieces_equals_one_piece():
+    rng = np.random.default_rng(4)
+    log_start, log_transition = _random_hmm(rng, 3)
+    decoder = Decoder(log_start, log_transition, np.zeros(3), 4, 6)
+    scores = np.log(rng.dirichlet(np.ones(3) * 0.5, size=500))
+    whole = decoder.decode(scores)
+    for _ in range(5):
+        cuts = np.sort(rng.integers(0, 500, size=int(rng.integers(1, 30))))
+        state = decoder.start()
+        pieces = [state.update(piece) for piece in np.split(scores, cuts)]
+        np.testing.assert_array_equal(np.concatenate([*pieces, state.close()]), whole)
+
+
+def test_label_statistics_count_starts_changes_and_labels():
+    y = [np.array([0, 0, 1, 1, 1, 2]), np.array([2, 2, 0]), np.array([], dtype=np.int64)]
+    start, transitions, classes = count_label_statistics(y, 3)
+    np.testing.assert_array_equal(start, [1, 0, 1])
+    np.testing.assert_array_equal(classes, [3, 3, 3])
+    expected = np.zeros((3, 3), dtype=np.int64)
+    for seq in y:
+        for a, b in itertools.pairwise(seq):
+            expected[a, b] += 1
+    np.testing.assert_array_equal(transitions, expected)
+
+
+# ----------------------------------------------------------------- through the estimators
+DECODING = [
+    dict(decoder="viterbi"),
+    dict(decoder="viterbi", min_segment_length=5),
+    dict(decoder="argmax", min_segment_length=5),
+    dict(decoder="viterbi", min_segment_length=3, decoder_lag=4),
+]
+
+
+def _with(clf, **params):
+    """A copy of a fitted labeler with other decoding parameters (no refit needed)."""
+    return copy.deepcopy(clf).set_params(**params)
+
+
+@pytest.fixture(scope="module")
+def fitted_tcn():
+    X, y = make_sequence_labeling(n_sequences=40, min_length=20, max_length=200, random_state=0)
+    names = np.array(["walk", "run", "sit"])
+    y = [names[yi] for yi in y]
+    clf = TCNLabeler(n_filters=16, kernel_size=3, n_blocks=2, max_epochs=6, random_state=0)
+    return clf.fit(X[:30], y[:30]), X[30:], y[30:]
+
+
+@pytest.mark.parametrize("params", DECODING, ids=str)
+def test_decoding_keeps_lengths_and_label_types(make_labeler, tiny_data, params):
+    X, y = tiny_data
+    clf = make_labeler(**params).fit(X, y)
+    y_pred = clf.predict(X)
+    assert [len(p) for p in y_pred] == [len(x) for x in X]
+    assert all(p.dtype == clf.classes_.dtype for p in y_pred)
+    assert set(np.concatenate(y_pred)) <= set(clf.classes_)
+    # the probabilities are the network's, whatever the decoder
+    plain = clone(clf).set_params(decoder="argmax", min_segment_length=1).fit(X, y)
+    for a, b in zip(clf.predict_proba(X), plain.predict_proba(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("params", DECODING, ids=str)
+def test_decoded_predictions_do_not_depend_on_batch_mates(fitted_tcn, params):
+    clf, X, _ = fitted_tcn
+    clf = _with(clf, **params)
+    alone = clf.predict([X[0]])[0]
+    for mates in ([X[1]], [X[2], X[3]], X[4:]):
+        np.testing.assert_array_equal(clf.predict([X[0], *mates])[0], alone)
+
+
+@pytest.mark.parametrize("params", DECODING, ids=str)
+def test_decoded_long_sequences_predict_in_chunks_as_in_one_piece(fitted_tcn, params, monkeypatch):
+    clf, X, _ = fitted_tcn
+    clf = _with(clf, **params)
+    long = np.concatenate(X)  # ~1,000 steps
+    whole = clf.set_params(max_batch_timesteps=100_000).predict([long])[0]
+    monkeypatch.setattr(_decoding, "CHECKPOINT", 37)
+    chunked = clf.set_params(max_batch_timesteps=128).predict([long])[0]
+    np.testing.assert_array_equal(chunked, whole)
+
+
+def test_viterbi_with_uniform_label_counts_predicts_the_argmax(fitted_tcn):
+    clf, X, _ = fitted_tcn
+    argmax = clf.predict(X)
+    decoding = _with(clf, decoder="viterbi")
+    n = len(clf.classes_)
+    decoding.start_count_ = np.full(n, 5)
+    decoding.transition_count_ = np.full((n, n), 5)
+    decoding.class_count_ = np.full(n, 5)
+    for a, b in zip(decoding.predict(X), argmax, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_decoding_removes_short_segments_on_real_predictions(fitted_tcn):
+    clf, X, _ = fitted_tcn
+    decoded = _with(clf, decoder="argmax", min_segment_length=8)
+
+    def short_runs(y_pred):
+        return sum(sum(1 for _, g in itertools.groupby(p) if len(list(g)) < 8) for p in y_pred)
+
+    assert short_runs(clf.predict(X)) > 0  # the test can fail: there is flicker to remove
+    assert short_runs(decoded.predict(X)) == 0
+
+
+@pytest.mark.parametrize("lag", [0, 3])
+def test_causal_model_with_fixed_lag_decoding_is_causal_up_to_the_lag(lag):
+    X, y = make_sequence_labeling(n_sequences=20, random_state=2)
+    clf = TCNLabeler(
+        n_filters=8,
+        kernel_size=3,
+        n_blocks=2,
+        max_epochs=3,
+        causal=True,
+        random_state=0,
+        decoder="viterbi",
+        min_segment_length=3,
+        decoder_lag=lag,
+        precision="fp32",
+    ).fit(X, y)
+    x = X[0]
+    base = clf.predict([x])[0]
+    rng = np.random.default_rng(0)
+    for t in (10, len(x) // 2, len(x) - lag - 2):
+        changed = x.copy()
+        changed[t + lag + 1 :] = rng.normal(size=changed[t + lag + 1 :].shape) * 3
+        np.testing.assert_array_equal(clf.predict([changed])[0][: t + 1], base[: t + 1])
+
+
+def test_decoder_parameters_are_validated_and_searchable(tiny_data):
+    X, y = tiny_data
+    with pytest.raises(InvalidParameterError, match="decoder"):
+        TCNLabeler(decoder="hmm").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="min_segment_length"):
+        TCNLabeler(min_segment_length=0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="decoder_lag"):
+        TCNLabeler(decoder_lag=-1).fit(X, y)
+    search = GridSearchCV(
+        TCNLabeler(n_filters=4, n_blocks=1, max_epochs=1, random_state=0),
+        {"decoder": ["argmax", "viterbi"], "min_segment_length": [1, 4]},
+        cv=2,
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_params_["decoder"] in ("argmax", "viterbi")
