@@ -198,18 +198,22 @@ class FixedLagState:
 
 
 @numba.njit(cache=True, nogil=True)
-def _first(scores0, log_start, d, delta):
+def _first(scores, t, log_start, d, delta):
     delta[:] = -np.inf
-    for c in range(scores0.shape[0]):
-        delta[c * d] = log_start[c] + scores0[c]
+    for c in range(scores.shape[1]):
+        delta[c * d] = log_start[c] + scores[t, c]
     # Each step subtracts its best score: only differences matter, and the numbers stay small.
     delta -= delta.max()
 
 
 @numba.njit(cache=True, nogil=True)
-def _advance(scores_t, log_transition, d, delta, new, came_from, stayed):
-    """One step of the recursion: ``new`` from ``delta``; back-pointers of this step."""
-    n_classes = scores_t.shape[0]
+def _advance(scores, t, log_transition, d, delta, new, came_from, stayed, row):
+    """Step ``t`` of the recursion: ``new`` from ``delta``; its back-pointers in ``row``.
+
+    Rows and steps are passed as indices, not as views: a view costs numba two atomic
+    reference-count updates, more than the arithmetic of a step with a few classes.
+    """
+    n_classes = scores.shape[1]
     last = d - 1
     for c in range(n_classes):
         best, arg = -np.inf, 0
@@ -219,37 +223,42 @@ def _advance(scores_t, log_transition, d, delta, new, came_from, stayed):
             value = delta[p * d + last] + log_transition[p, c]
             if value > best:
                 best, arg = value, p
-        came_from[c] = arg
+        came_from[row, c] = arg
         own = log_transition[c, c]
         stay = delta[c * d + last] + own
-        e = scores_t[c]
+        e = scores[t, c]
         if d == 1:
-            stayed[c] = stay >= best
-            new[c] = (stay if stayed[c] else best) + e
+            stays = stay >= best
+            stayed[row, c] = stays
+            new[c] = (stay if stays else best) + e
         else:
             new[c * d] = best + e
             for k in range(1, last):
                 new[c * d + k] = delta[c * d + k - 1] + own + e
             grown = delta[c * d + last - 1] + own
-            stayed[c] = stay >= grown
-            new[c * d + last] = (stay if stayed[c] else grown) + e
-    top = new.max()
-    new -= top
+            stays = stay >= grown
+            stayed[row, c] = stays
+            new[c * d + last] = (stay if stays else grown) + e
+    top = new[0]
+    for s in range(1, new.shape[0]):
+        top = max(top, new[s])
+    for s in range(new.shape[0]):
+        new[s] -= top
 
 
 @numba.njit(cache=True, nogil=True)
-def _back(state, came_from, stayed, d):
-    """The state one step earlier on the best path through ``state``."""
+def _back(state, came_from, stayed, row, d):
+    """The state one step earlier on the best path through ``state`` (pointers of ``row``)."""
     c, k = state // d, state % d
     last = d - 1
     if k == last:
-        if stayed[c]:
+        if stayed[row, c]:
             return state
         if d == 1:
-            return came_from[c] * d + last
+            return came_from[row, c] * d + last
         return state - 1
     if k == 0:
-        return came_from[c] * d + last
+        return came_from[row, c] * d + last
     return state - 1
 
 
@@ -276,7 +285,7 @@ def _viterbi(scores, log_start, log_transition, d, checkpoint):
     n_states = n_classes * d
     delta = np.empty(n_states)
     new = np.empty(n_states)
-    _first(scores[0], log_start, d, delta)
+    _first(scores, 0, log_start, d, delta)
     # Steps 1 .. n_steps - 1 in stretches of `checkpoint`; the scores before each stretch kept.
     n_stretches = (n_steps - 2) // checkpoint + 1 if n_steps > 1 else 0
     kept = np.empty((max(n_stretches, 1), n_states))
@@ -286,9 +295,7 @@ def _viterbi(scores, log_start, log_transition, d, checkpoint):
         kept[j] = delta
         begin, end = 1 + j * checkpoint, min(1 + (j + 1) * checkpoint, n_steps)
         for t in range(begin, end):
-            _advance(
-                scores[t], log_transition, d, delta, new, came_from[t - begin], stayed[t - begin]
-            )
+            _advance(scores, t, log_transition, d, delta, new, came_from, stayed, t - begin)
             delta, new = new, delta
     state = _end_state(delta, d)
     labels[n_steps - 1] = state // d
@@ -297,18 +304,10 @@ def _viterbi(scores, log_start, log_transition, d, checkpoint):
         if j < n_stretches - 1:  # the last stretch's back-pointers are still in place
             delta[:] = kept[j]
             for t in range(begin, end):
-                _advance(
-                    scores[t],
-                    log_transition,
-                    d,
-                    delta,
-                    new,
-                    came_from[t - begin],
-                    stayed[t - begin],
-                )
+                _advance(scores, t, log_transition, d, delta, new, came_from, stayed, t - begin)
                 delta, new = new, delta
         for t in range(end - 1, begin - 1, -1):
-            state = _back(state, came_from[t - begin], stayed[t - begin], d)
+            state = _back(state, came_from, stayed, t - begin, d)
             labels[t - 1] = state // d
     return labels
 
@@ -323,17 +322,15 @@ def _fixed_lag_update(scores, log_start, log_transition, d, delta, came_from, st
     for i in range(scores.shape[0]):
         t = t0 + i
         if t == 0:
-            _first(scores[i], log_start, d, delta)
+            _first(scores, i, log_start, d, delta)
         else:
-            _advance(
-                scores[i], log_transition, d, delta, new, came_from[t % ring], stayed[t % ring]
-            )
+            _advance(scores, i, log_transition, d, delta, new, came_from, stayed, t % ring)
             delta[:] = new
         if t >= lag:
             state = int(np.argmax(delta))
             for back in range(lag):
                 u = t - back
-                state = _back(state, came_from[u % ring], stayed[u % ring], d)
+                state = _back(state, came_from, stayed, u % ring, d)
             out[n_out] = state // d
             n_out += 1
     return n_out
@@ -350,5 +347,5 @@ def _fixed_lag_close(d, delta, came_from, stayed, n_steps, out):
     out[m - 1] = state // d
     for i in range(1, m):
         u = n_steps - i
-        state = _back(state, came_from[u % ring], stayed[u % ring], d)
+        state = _back(state, came_from, stayed, u % ring, d)
         out[m - 1 - i] = state // d
