@@ -1,12 +1,15 @@
 """Decoding: from a network's per-step class probabilities to labels.
 
 A labeler's ``predict`` is the arg-max of the probabilities unless its decoder hyperparameters
-ask for more (:meth:`Decoder.from_estimator`):
+ask for more (:meth:`Decoder.from_estimator`; ``decoder="auto"`` is "viterbi" for models that
+look ahead and "argmax" for causal ones, :func:`resolve_decoder`):
 
 - ``decoder="viterbi"``: the most probable label path of a hybrid HMM. The network's
   posteriors divided by the class priors stand in for the emission likelihoods, and the start
   and transition probabilities are counted on the training labels at ``fit`` (add-one
-  smoothing, so that a transition never seen in training stays possible).
+  smoothing, so that a transition never seen in training stays possible). The posteriors are
+  first calibrated by a temperature fitted on training data (:func:`fit_temperature`): an
+  under-trained network's flat probabilities would otherwise lose against the transitions.
 - ``min_segment_length=d``: every segment of the path is at least ``d`` steps long. Each class
   becomes a chain of ``d`` states, the last one with the self-loop (the expanded-state HMM of
   explicit-duration models): the path is exactly the most probable one of the HMM among those
@@ -32,7 +35,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["CHECKPOINT", "Decoder", "count_label_statistics"]
+__all__ = [
+    "CHECKPOINT",
+    "Decoder",
+    "calibration_sample",
+    "count_label_statistics",
+    "fit_temperature",
+    "resolve_decoder",
+]
 
 #: Steps between stored score vectors of the offline decoder; its back-pointers are held for
 #: this many steps at a time (a few bytes per class and step), whatever the sequence length.
@@ -67,6 +77,70 @@ def count_label_statistics(y_codes, n_classes):
     return start, transitions.reshape(n_classes, n_classes), classes
 
 
+#: Timesteps of training data on which ``fit`` calibrates the temperature (at most).
+CALIBRATION_TIMESTEPS = 2**18
+
+
+def calibration_sample(lengths, seed):
+    """Which training steps calibrate the temperature: ``[(sequence, stop), ...]``.
+
+    Whole sequences in a random order (prefixes of the last, or of one that is longer than
+    the budget) until :data:`CALIBRATION_TIMESTEPS`, so the cost is bounded whatever the data.
+    """
+    order = np.random.default_rng(seed).permutation(len(lengths))
+    picked, left = [], CALIBRATION_TIMESTEPS
+    for i in order:
+        if left <= 0:
+            break
+        take = min(int(lengths[i]), left)
+        if take:
+            picked.append((int(i), take))
+            left -= take
+    return picked
+
+
+def fit_temperature(log_proba, codes):
+    """The temperature ``T`` whose ``softmax(log_proba / T)`` has the least negative log-likelihood.
+
+    The network's probabilities may be too flat (an under-trained model) or too sharp; the
+    hybrid HMM weighs them against the transitions, so their scale matters. Calibrated on
+    training data, where a model is at its most confident, the correction leans towards
+    sharper probabilities, that is towards the arg-max.
+
+    Parameters
+    ----------
+    log_proba : ndarray of shape (n_timesteps, n_classes)
+    codes : ndarray of shape (n_timesteps,), dtype int
+        The true classes.
+
+    Returns
+    -------
+    float
+        In ``[0.05, 20]``.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
+    log_proba = np.asarray(log_proba, dtype=np.float64)
+    rows = np.arange(len(codes))
+
+    def nll(log_t):
+        return -log_softmax(log_proba / np.exp(log_t), axis=1)[rows, codes].mean()
+
+    found = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(found.x))
+
+
+def resolve_decoder(estimator):
+    """What ``decoder="auto"`` means for a fitted estimator: "argmax" if causal, else "viterbi".
+
+    A causal model's ``predict`` must not look ahead, and whole-sequence Viterbi would.
+    """
+    if estimator.decoder != "auto":
+        return estimator.decoder
+    return "argmax" if estimator.net_.module_.look_ahead == 0 else "viterbi"
+
+
 class Decoder:
     """The decoding of one labeler's ``predict``, from its hyperparameters and label counts.
 
@@ -80,9 +154,14 @@ class Decoder:
         Subtracted from the log-posteriors (the hybrid HMM's scaled likelihoods).
     min_segment_length : int
     lag : int or None
+    temperature : float, default=1.0
+        The log-posteriors are divided by it (:func:`fit_temperature`).
     """
 
-    def __init__(self, log_start, log_transition, log_prior, min_segment_length, lag):
+    def __init__(
+        self, log_start, log_transition, log_prior, min_segment_length, lag, temperature=1.0
+    ):
+        self.temperature = float(temperature)
         self.log_start = np.ascontiguousarray(log_start, dtype=np.float64)
         self.log_transition = np.ascontiguousarray(log_transition, dtype=np.float64)
         self.log_prior = np.ascontiguousarray(log_prior, dtype=np.float64)
@@ -94,14 +173,14 @@ class Decoder:
         """The estimator's decoder, or None when ``predict`` is the plain arg-max."""
         d, lag = estimator.min_segment_length, estimator.decoder_lag
         n_classes = len(estimator.classes_)
-        if estimator.decoder == "argmax":
+        if resolve_decoder(estimator) == "argmax":
             if d == 1:
                 return None  # with no transitions and no durations every lag gives the arg-max
             zeros = np.zeros(n_classes)
             return cls(zeros, np.zeros((n_classes, n_classes)), zeros, d, lag)
         if not hasattr(estimator, "transition_count_"):
             raise ValueError(
-                f"decoder={estimator.decoder!r} needs the label counts of fit, which this "
+                f"decoder={resolve_decoder(estimator)!r} needs the label counts of fit, which this "
                 f"{type(estimator).__name__} lacks (a model file written before decoding "
                 "existed); refit it, or use decoder='argmax'."
             )
@@ -116,7 +195,8 @@ class Decoder:
             (transitions + 1) / (transitions.sum(axis=1, keepdims=True) + n_classes)
         )
         log_prior = np.log((counts + 1) / (counts.sum() + n_classes))
-        return cls(log_start, log_transition, log_prior, d, lag)
+        temperature = getattr(estimator, "temperature_", 1.0)
+        return cls(log_start, log_transition, log_prior, d, lag, temperature)
 
     @property
     def delay(self):
@@ -124,8 +204,12 @@ class Decoder:
         return self.lag
 
     def scores(self, log_proba):
-        """Per-step scores of the classes: log-posterior minus log-prior, as float64."""
-        return np.asarray(log_proba, dtype=np.float64) - self.log_prior
+        """Per-step scores of the classes: calibrated log-posterior minus log-prior (float64).
+
+        Normalising the calibrated posterior would add the same number to every class of a
+        step, which changes no path; it is left out.
+        """
+        return np.asarray(log_proba, dtype=np.float64) / self.temperature - self.log_prior
 
     def decode(self, log_proba):
         """Class indices (T,) int64 of one sequence from its log-probabilities (T, n_classes)."""

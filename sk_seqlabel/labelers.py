@@ -77,6 +77,9 @@ class TCNLabeler(BaseSequenceLabeler):
 (n_classes, n_classes), (n_classes,)
         First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
         labels counted over the training sequences: what ``decoder="viterbi"`` learns.
+    temperature_ : float
+        Temperature that calibrates the network's probabilities on (a sample of at most
+        262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
     receptive_field_ : int
         Input steps one output depends on: ``1 + 2 * (kernel_size - 1) * (2**n_blocks - 1)``.
 
@@ -135,7 +138,7 @@ class TCNLabeler(BaseSequenceLabeler):
         callbacks=None,
         smoothing=0.0,
         smoothing_truncation=4.0,
-        decoder="argmax",
+        decoder="auto",
         min_segment_length=1,
         decoder_lag=None,
     ):
@@ -238,6 +241,9 @@ class LSTMLabeler(BaseSequenceLabeler):
 (n_classes, n_classes), (n_classes,)
         First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
         labels counted over the training sequences: what ``decoder="viterbi"`` learns.
+    temperature_ : float
+        Temperature that calibrates the network's probabilities on (a sample of at most
+        262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
 
     See Also
     --------
@@ -306,7 +312,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         callbacks=None,
         smoothing=0.0,
         smoothing_truncation=4.0,
-        decoder="argmax",
+        decoder="auto",
         min_segment_length=1,
         decoder_lag=None,
     ):
@@ -381,6 +387,9 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
 (n_classes, n_classes), (n_classes,)
         First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
         labels counted over the training sequences: what ``decoder="viterbi"`` learns.
+    temperature_ : float
+        Temperature that calibrates the network's probabilities on (a sample of at most
+        262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
 
     See Also
     --------
@@ -463,7 +472,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         callbacks=None,
         smoothing=0.0,
         smoothing_truncation=4.0,
-        decoder="argmax",
+        decoder="auto",
         min_segment_length=1,
         decoder_lag=None,
     ):
@@ -537,6 +546,9 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
 (n_classes, n_classes), (n_classes,)
         First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
         labels counted over the training sequences: what ``decoder="viterbi"`` learns.
+    temperature_ : float
+        Temperature that calibrates the network's probabilities on (a sample of at most
+        262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
     receptive_field_ : int
         Input steps one output depends on: the stages' fields added up, less the overlaps.
 
@@ -549,7 +561,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
     >>> from sk_seqlabel import MultiStageTCNLabeler
     >>> from sk_seqlabel.datasets import make_sequence_labeling
     >>> X, y = make_sequence_labeling(n_sequences=40, random_state=0)
-    >>> clf = MultiStageTCNLabeler(n_filters=16, max_epochs=10, random_state=0)
+    >>> clf = MultiStageTCNLabeler(n_filters=16, max_epochs=15, random_state=0)
     >>> clf = clf.fit(X[:30], y[:30])
     >>> clf.receptive_field_
     241
@@ -590,7 +602,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         callbacks=None,
         smoothing=0.0,
         smoothing_truncation=4.0,
-        decoder="argmax",
+        decoder="auto",
         min_segment_length=1,
         decoder_lag=None,
     ):

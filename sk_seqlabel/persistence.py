@@ -34,8 +34,8 @@ __all__ = ["FORMAT_VERSION", "load", "save"]
 #: Version of the file layout; a file of a newer version is refused.
 FORMAT_VERSION = 1
 _FORMAT = "sk_seqlabel"
-#: A labeler's fitted label statistics (for decoding), stored as tensors beside the weights.
-_LABEL_COUNTS = ("start_count_", "transition_count_", "class_count_")
+#: What a labeler's decoder learned at fit, stored as tensors beside the weights.
+_LABEL_COUNTS = ("start_count_", "transition_count_", "class_count_", "temperature_")
 _HEADER_KEYS = {"format", "format_version", "model", "sha256"}
 _STEP_KEYS = {
     "labeler": {"kind", "class", "params", "fitted"},
@@ -192,7 +192,7 @@ def _describe(estimator, prefix, tensors):
         for name, value in estimator.net_.module_.state_dict().items():
             tensors[f"{prefix}module.{name}"] = value.detach().cpu().contiguous()
         for attr in _LABEL_COUNTS:
-            tensors[f"{prefix}{attr}"] = torch.from_numpy(np.asarray(getattr(estimator, attr)))
+            tensors[f"{prefix}{attr}"] = torch.from_numpy(np.atleast_1d(getattr(estimator, attr)))
         classes = estimator.classes_
         fitted = {
             "classes_": {"dtype": classes.dtype.str, "values": classes.tolist()},
@@ -267,6 +267,8 @@ def _build(description, tensors, device, path):
             f"{path} holds a {description['class']!r}, which this version of sk_seqlabel does "
             "not have; refusing it."
         )
+    # A file written before decoding existed: its model predicted the arg-max.
+    params.setdefault("decoder", "argmax")
     if isinstance(params.get("class_weight"), dict):
         params["class_weight"] = dict(params["class_weight"]["items"])
     try:
@@ -279,7 +281,8 @@ def _build(description, tensors, device, path):
     # with decoder="argmax" only (Decoder.from_estimator says so).
     for attr in _LABEL_COUNTS:
         if attr in tensors:
-            setattr(estimator, attr, tensors[attr].numpy())
+            value = tensors[attr].numpy()
+            setattr(estimator, attr, float(value[0]) if attr == "temperature_" else value)
     return estimator
 
 

@@ -27,7 +27,7 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._decoding import Decoder
+from ._decoding import Decoder, resolve_decoder
 from .preprocessing import SequenceScaler
 
 __all__ = ["LabelStream", "start_stream"]
@@ -126,10 +126,11 @@ class LabelStream:
         if self._decoder is not None:
             if self._decoder.lag is None:
                 raise ValueError(
-                    f"decoder={labeler.decoder!r} with min_segment_length="
-                    f"{labeler.min_segment_length} decodes whole recordings, so a stream "
-                    "cannot give its labels before the end; set decoder_lag (each label then "
-                    "comes that many samples later), or stream output='proba'."
+                    f"decoder={labeler.decoder!r} (here {resolve_decoder(labeler)!r}) with "
+                    f"min_segment_length={labeler.min_segment_length} decodes whole "
+                    "recordings, so a stream cannot give its labels before the end; set "
+                    "decoder_lag (each label then comes that many samples later), set "
+                    "decoder='argmax', or stream output='proba'."
                 )
             self.delay += self._decoder.lag
         self._decoding = {}  # stream id -> FixedLagState

@@ -10,7 +10,12 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_seqlabel import TCNLabeler, _decoding
-from sk_seqlabel._decoding import Decoder, count_label_statistics
+from sk_seqlabel._decoding import (
+    Decoder,
+    calibration_sample,
+    count_label_statistics,
+    fit_temperature,
+)
 from sk_seqlabel.datasets import make_sequence_labeling
 
 
@@ -125,6 +130,41 @@ def test_fixed_lag_decoding_in_pieces_equals_one_piece():
         np.testing.assert_array_equal(np.concatenate([*pieces, state.close()]), whole)
 
 
+@pytest.mark.parametrize("true_temperature", [0.3, 1.0, 4.0])
+def test_the_fitted_temperature_is_the_one_that_made_the_labels(true_temperature):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(20_000, 4)) * 2
+    sharp = np.exp(logits / true_temperature)
+    sharp /= sharp.sum(axis=1, keepdims=True)
+    codes = np.array([rng.choice(4, p=p) for p in sharp])
+    log_proba = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    assert fit_temperature(log_proba, codes) == pytest.approx(true_temperature, rel=0.1)
+
+
+def test_calibration_uses_a_bounded_random_sample_of_the_training_steps(monkeypatch):
+    monkeypatch.setattr(_decoding, "CALIBRATION_TIMESTEPS", 100)
+    lengths = [30, 0, 50, 400, 20]
+    picked = calibration_sample(lengths, seed=0)
+    assert sum(stop for _, stop in picked) == 100
+    assert all(0 < stop <= lengths[i] for i, stop in picked)
+    assert len({i for i, _ in picked}) == len(picked)
+    assert calibration_sample(lengths, seed=0) == picked
+    assert calibration_sample([3, 4], seed=1) in ([(0, 3), (1, 4)], [(1, 4), (0, 3)])
+
+
+def test_an_under_trained_model_decodes_no_worse_than_its_argmax():
+    # Flat probabilities (few epochs) against sticky transitions: without the temperature,
+    # Viterbi kept the previous label long after the evidence changed (accuracy 0.76 vs 0.96).
+    from sk_seqlabel import LSTMLabeler
+
+    X, y = make_sequence_labeling(n_sequences=40, random_state=0)
+    clf = LSTMLabeler(hidden_size=16, max_epochs=10, random_state=0).fit(X[:30], y[:30])
+    assert clf.temperature_ < 0.5  # the probabilities were too flat
+    viterbi = clf.set_params(decoder="viterbi").score(X[30:], y[30:])
+    argmax = clf.set_params(decoder="argmax").score(X[30:], y[30:])
+    assert viterbi >= argmax - 0.01
+
+
 def test_label_statistics_count_starts_changes_and_labels():
     y = [np.array([0, 0, 1, 1, 1, 2]), np.array([2, 2, 0]), np.array([], dtype=np.int64)]
     start, transitions, classes = count_label_statistics(y, 3)
@@ -196,7 +236,7 @@ def test_decoded_long_sequences_predict_in_chunks_as_in_one_piece(fitted_tcn, pa
 
 def test_viterbi_with_uniform_label_counts_predicts_the_argmax(fitted_tcn):
     clf, X, _ = fitted_tcn
-    argmax = clf.predict(X)
+    argmax = _with(clf, decoder="argmax").predict(X)
     decoding = _with(clf, decoder="viterbi")
     n = len(clf.classes_)
     decoding.start_count_ = np.full(n, 5)
@@ -213,7 +253,8 @@ def test_decoding_removes_short_segments_on_real_predictions(fitted_tcn):
     def short_runs(y_pred):
         return sum(sum(1 for _, g in itertools.groupby(p) if len(list(g)) < 8) for p in y_pred)
 
-    assert short_runs(clf.predict(X)) > 0  # the test can fail: there is flicker to remove
+    # the test can fail: there is flicker to remove
+    assert short_runs(_with(clf, decoder="argmax").predict(X)) > 0
     assert short_runs(decoded.predict(X)) == 0
 
 

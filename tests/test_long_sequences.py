@@ -59,7 +59,7 @@ def test_windowed_training_matches_whole_sequence_training():
 
 def test_chunked_predict_is_the_argmax_of_chunked_probabilities(make_labeler, easy_data):
     # predict takes the argmax of the logits (on the device), predict_proba the softmax
-    clf = make_labeler().fit(*easy_data).set_params(max_batch_timesteps=150)
+    clf = make_labeler(decoder="argmax").fit(*easy_data).set_params(max_batch_timesteps=150)
     X = [_long(n, seed=n) for n in (1000, 151, 40)]
     for proba, labels in zip(clf.predict_proba(X), clf.predict(X), strict=True):
         np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], labels)
