@@ -25,6 +25,7 @@ Usage::
 
     python -m benchmarks.segments --json benchmarks/results/segments_cpu.json  # all, 2 seeds
     python -m benchmarks.segments --tiny  # seconds: a smoke run
+    python -m benchmarks.segments --long 10000000  # one 10 M-step recording: time, memory
     python -m benchmarks.segments --data activity --models TCN --variants ours random32
 """
 
@@ -55,6 +56,7 @@ DECODERS = {
     "argmax min5": dict(decoder="argmax", min_segment_length=5, decoder_lag=None),
     "argmax min10": dict(decoder="argmax", min_segment_length=10, decoder_lag=None),
     "viterbi": dict(decoder="viterbi", min_segment_length=1, decoder_lag=None),
+    "viterbi min-auto": dict(decoder="viterbi", min_segment_length="auto", decoder_lag=None),
     "viterbi min5": dict(decoder="viterbi", min_segment_length=5, decoder_lag=None),
     "viterbi min10": dict(decoder="viterbi", min_segment_length=10, decoder_lag=None),
     "viterbi min5 lag10": dict(decoder="viterbi", min_segment_length=5, decoder_lag=10),
@@ -248,6 +250,77 @@ def summary(rows):
     return "\n".join(lines)
 
 
+def long_recording(n_steps, model_path):
+    """Decoding one recording of ``n_steps``: time and peak memory, each mode in a fresh process.
+
+    Modes: ``predict`` with the arg-max (labels taken on the device), ``predict`` with Viterbi
+    (whole recording; log-probabilities, then the checkpointed decoder), and ``predict_proba``
+    (what any decoding must at least hold: the probabilities of every step).
+    """
+    import subprocess
+    import sys
+
+    import joblib
+
+    from sk_seqlabel import TCNLabeler
+    from sk_seqlabel.datasets import make_sequence_labeling
+
+    X, y = make_sequence_labeling(n_sequences=20, min_length=200, max_length=400, random_state=0)
+    joblib.dump(
+        TCNLabeler(n_filters=16, n_blocks=3, max_epochs=2, random_state=0, n_threads=1).fit(X, y),
+        model_path,
+    )
+    rows = []
+    for mode in ("argmax", "viterbi", "viterbi lag10", "proba"):
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.segments",
+                "--long-child",
+                model_path,
+                mode,
+                str(n_steps),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        rows.append(
+            {
+                "mode": mode,
+                "seconds": float(out[0]),
+                "peak_rss_mib": float(out[1]),
+                "baseline_rss_mib": float(out[2]),
+            }
+        )
+        print(
+            f"{n_steps:,} steps  {mode:<14} {float(out[0]):7.2f} s   peak RSS "
+            f"{float(out[1]):7.0f} MiB (before predict {float(out[2]):.0f} MiB)",
+            flush=True,
+        )
+    return rows
+
+
+def long_child(model_path, mode, n_steps):
+    import resource
+
+    import joblib
+
+    clf = joblib.load(model_path)
+    x = np.random.default_rng(0).normal(size=(n_steps, clf.n_features_in_)).astype(np.float32)
+    clf.predict([x[:1000]])  # compile and warm up, on a short piece
+    if mode != "argmax":
+        clf.set_params(decoder="viterbi", decoder_lag=10 if "lag" in mode else None)
+    clf.predict([x[:1000]])
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tic = time.perf_counter()
+    (clf.predict_proba if mode == "proba" else clf.predict)([x])
+    seconds = time.perf_counter() - tic
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(seconds, peak, baseline)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="seconds-long smoke run")
@@ -264,7 +337,28 @@ def main(argv=None):
         "--max-epochs", type=int, default=None, help="default: 40 (the demo's), 2 with --tiny"
     )
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument(
+        "--long",
+        type=int,
+        metavar="N_STEPS",
+        help="instead: time and peak memory of decoding one recording of N_STEPS",
+    )
+    parser.add_argument("--long-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.long_child:
+        model_path, mode, n_steps = args.long_child
+        long_child(model_path, mode, int(n_steps))
+        return
+    if args.long:
+        import tempfile
+
+        env = common.environment(torch.device("cpu"))
+        print(common.describe_run(env))
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = long_recording(args.long, f"{tmp}/model.joblib")
+        if args.json:
+            common.write_json(args.json, {"environment": env, "long": rows})
+        return
     if args.max_epochs is None:
         args.max_epochs = 2 if args.tiny else 40
     if args.tiny:

@@ -20,7 +20,13 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ._batching import SequenceDataset, bucketed_loader
-from ._decoding import Decoder, calibration_sample, count_label_statistics, fit_temperature
+from ._decoding import (
+    Decoder,
+    calibration_sample,
+    count_label_statistics,
+    fit_temperature,
+    shortest_inner_segment,
+)
 from ._device import (
     DevicePolicy,
     resolve_device,
@@ -123,11 +129,13 @@ _SHARED_DOCS = """
         ``predict`` thus stays causal: on real activity streams Viterbi gave every
         non-causal model cleaner segments at the same or better accuracy (the guide's
         "Clean segments" page). ``predict_proba`` is never decoded.
-    min_segment_length : int, default=1
+    min_segment_length : int or "auto", default="auto"
         Shortest segment (run of one label) ``predict`` may return, in steps: the decoded
         path is the most probable one whose segments are all at least this long (with
         "argmax", the most probable such labelling; with "viterbi", of the HMM above). 1
-        adds no constraint.
+        adds no constraint. "auto" is, with Viterbi, the shortest segment inside a training
+        sequence (one that touches neither end, at most 100 steps), so no segment shorter
+        than any seen in training comes out; with "argmax" it is 1.
     decoder_lag : int or None, default=None
         None decodes each sequence as a whole. An int ``L`` decodes with a fixed lag: the
         label of step ``t`` is read off the best path up to step ``t + L``, so it never
@@ -208,7 +216,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         "smoothing": [Interval(Real, 0, None, closed="left")],
         "smoothing_truncation": [Interval(Real, 0, None, closed="neither")],
         "decoder": [StrOptions({"auto", "argmax", "viterbi"})],
-        "min_segment_length": [Interval(Integral, 1, None, closed="left")],
+        "min_segment_length": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "decoder_lag": [Interval(Integral, 0, None, closed="left"), None],
     }
 
@@ -314,12 +322,14 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             )
         start_count, transition_count, class_count = count_label_statistics(y_codes, len(classes))
         temperature = self._fit_temperature(net, policy, X_list, y_codes, int(split_seed))
+        shortest_segment = shortest_inner_segment(y_codes)
         # Only now, all together: a fit that raised above left the estimator as it was.
         self.classes_ = classes
         self.start_count_ = start_count
         self.transition_count_ = transition_count
         self.class_count_ = class_count
         self.temperature_ = temperature
+        self.shortest_segment_ = shortest_segment
         self.n_features_in_ = X_list[0].shape[1]
         if feature_names is not None:
             self.feature_names_in_ = feature_names

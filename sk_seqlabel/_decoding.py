@@ -42,11 +42,41 @@ __all__ = [
     "count_label_statistics",
     "fit_temperature",
     "resolve_decoder",
+    "resolve_min_segment_length",
+    "shortest_inner_segment",
 ]
 
 #: Steps between stored score vectors of the offline decoder; its back-pointers are held for
 #: this many steps at a time (a few bytes per class and step), whatever the sequence length.
 CHECKPOINT = 65536
+
+
+#: Longest minimum segment length that ``min_segment_length="auto"`` learns: the decoder's
+#: cost per step grows with it.
+MAX_AUTO_SEGMENT_LENGTH = 100
+
+
+def shortest_inner_segment(y_codes):
+    """Length of the shortest segment that touches neither end of its sequence (0: none).
+
+    A recording's first and last segments may be cut short by where the recording starts
+    and stops, so they say nothing about how short a segment can be.
+
+    Parameters
+    ----------
+    y_codes : list of ndarray of shape (T_i,), dtype int
+
+    Returns
+    -------
+    int
+    """
+    shortest = 0
+    for codes in y_codes:
+        changes = np.flatnonzero(codes[1:] != codes[:-1]) + 1  # first step of each new segment
+        if len(changes) >= 2:
+            inner = int(np.diff(changes).min())
+            shortest = inner if shortest == 0 else min(shortest, inner)
+    return shortest
 
 
 def count_label_statistics(y_codes, n_classes):
@@ -141,6 +171,21 @@ def resolve_decoder(estimator):
     return "argmax" if estimator.net_.module_.look_ahead == 0 else "viterbi"
 
 
+def resolve_min_segment_length(estimator):
+    """What ``min_segment_length="auto"`` means for a fitted estimator.
+
+    With Viterbi, the shortest segment inside a training sequence (at most
+    :data:`MAX_AUTO_SEGMENT_LENGTH`): the decoder then never makes a segment shorter than any
+    seen in training. Otherwise 1: no constraint, so a causal model's "auto" stays the arg-max.
+    """
+    if estimator.min_segment_length != "auto":
+        return estimator.min_segment_length
+    if resolve_decoder(estimator) != "viterbi":
+        return 1
+    shortest = int(getattr(estimator, "shortest_segment_", 0))
+    return min(max(shortest, 1), MAX_AUTO_SEGMENT_LENGTH)
+
+
 class Decoder:
     """The decoding of one labeler's ``predict``, from its hyperparameters and label counts.
 
@@ -171,7 +216,7 @@ class Decoder:
     @classmethod
     def from_estimator(cls, estimator):
         """The estimator's decoder, or None when ``predict`` is the plain arg-max."""
-        d, lag = estimator.min_segment_length, estimator.decoder_lag
+        d, lag = resolve_min_segment_length(estimator), estimator.decoder_lag
         n_classes = len(estimator.classes_)
         if resolve_decoder(estimator) == "argmax":
             if d == 1:
@@ -203,23 +248,32 @@ class Decoder:
         """Steps after which a label is final in a stream: the lag (None: the stream's end)."""
         return self.lag
 
-    def scores(self, log_proba):
-        """Per-step scores of the classes: calibrated log-posterior minus log-prior (float64).
+    def emission_terms(self):
+        """``(scale, offset)``: a step's score of class ``c`` is ``log_proba * scale - offset[c]``.
 
-        Normalising the calibrated posterior would add the same number to every class of a
-        step, which changes no path; it is left out.
+        The calibrated log-posterior minus the log-prior, computed inside the kernels so that
+        no float64 copy of a long recording's probabilities is made. Normalising the
+        calibrated posterior would add the same number to every class of a step, which changes
+        no path; it is left out.
         """
-        return np.asarray(log_proba, dtype=np.float64) / self.temperature - self.log_prior
+        return 1.0 / self.temperature, self.log_prior
 
     def decode(self, log_proba):
         """Class indices (T,) int64 of one sequence from its log-probabilities (T, n_classes)."""
-        scores = self.scores(log_proba)
+        log_proba = _as_kernel_input(log_proba)
         if self.lag is None:
+            scale, offset = self.emission_terms()
             return _viterbi(
-                scores, self.log_start, self.log_transition, self.min_segment_length, CHECKPOINT
+                log_proba,
+                scale,
+                offset,
+                self.log_start,
+                self.log_transition,
+                self.min_segment_length,
+                CHECKPOINT,
             )
         state = self.start()
-        head = state.update(scores)
+        head = state.update(log_proba)
         return np.concatenate([head, state.close()])
 
     def start(self):
@@ -232,7 +286,7 @@ class Decoder:
 class FixedLagState:
     """The carried state of fixed-lag decoding of one sequence, fed in pieces.
 
-    ``update(scores)`` returns the labels that became final; ``close()`` the rest. The labels
+    ``update(log_proba)`` returns the labels that became final; ``close()`` the rest. The labels
     of all pieces together do not depend on where the pieces were cut.
     """
 
@@ -245,13 +299,16 @@ class FixedLagState:
         self.stayed = np.zeros((lag + 1, n_classes), dtype=np.bool_)
         self.n_steps = 0
 
-    def update(self, scores):
-        """Feed (n, n_classes) float64 scores; return the class indices that became final."""
+    def update(self, log_proba):
+        """Feed (n, n_classes) log-probabilities; return the class indices that became final."""
         dec = self.decoder
-        scores = np.ascontiguousarray(scores, dtype=np.float64)
-        out = np.empty(len(scores), dtype=np.int64)
+        log_proba = _as_kernel_input(log_proba)
+        scale, offset = dec.emission_terms()
+        out = np.empty(len(log_proba), dtype=np.int64)
         n_out = _fixed_lag_update(
-            scores,
+            log_proba,
+            scale,
+            offset,
             dec.log_start,
             dec.log_transition,
             dec.min_segment_length,
@@ -261,7 +318,7 @@ class FixedLagState:
             self.n_steps,
             out,
         )
-        self.n_steps += len(scores)
+        self.n_steps += len(log_proba)
         return out[:n_out]
 
     def close(self):
@@ -274,6 +331,14 @@ class FixedLagState:
         return out
 
 
+def _as_kernel_input(log_proba):
+    """C-contiguous float32 or float64, as given: one compiled kernel per dtype, no copy."""
+    log_proba = np.asarray(log_proba)
+    if log_proba.dtype not in (np.float32, np.float64):
+        log_proba = log_proba.astype(np.float64)
+    return np.ascontiguousarray(log_proba)
+
+
 # --------------------------------------------------------------------------- kernels
 # States: class c, segment position k (0 .. d-1) at index c * d + k; k = d - 1 is the state
 # that may stay (self-loop) or leave to another class's k = 0. Back-pointers per step and
@@ -282,22 +347,22 @@ class FixedLagState:
 
 
 @numba.njit(cache=True, nogil=True)
-def _first(scores, t, log_start, d, delta):
+def _first(log_proba, scale, offset, t, log_start, d, delta):
     delta[:] = -np.inf
-    for c in range(scores.shape[1]):
-        delta[c * d] = log_start[c] + scores[t, c]
+    for c in range(log_proba.shape[1]):
+        delta[c * d] = log_start[c] + log_proba[t, c] * scale - offset[c]
     # Each step subtracts its best score: only differences matter, and the numbers stay small.
     delta -= delta.max()
 
 
 @numba.njit(cache=True, nogil=True)
-def _advance(scores, t, log_transition, d, delta, new, came_from, stayed, row):
+def _advance(log_proba, scale, offset, t, log_transition, d, delta, new, came_from, stayed, row):
     """Step ``t`` of the recursion: ``new`` from ``delta``; its back-pointers in ``row``.
 
     Rows and steps are passed as indices, not as views: a view costs numba two atomic
     reference-count updates, more than the arithmetic of a step with a few classes.
     """
-    n_classes = scores.shape[1]
+    n_classes = log_proba.shape[1]
     last = d - 1
     for c in range(n_classes):
         best, arg = -np.inf, 0
@@ -310,7 +375,7 @@ def _advance(scores, t, log_transition, d, delta, new, came_from, stayed, row):
         came_from[row, c] = arg
         own = log_transition[c, c]
         stay = delta[c * d + last] + own
-        e = scores[t, c]
+        e = log_proba[t, c] * scale - offset[c]
         if d == 1:
             stays = stay >= best
             stayed[row, c] = stays
@@ -361,16 +426,17 @@ def _end_state(delta, d):
 
 
 @numba.njit(cache=True, nogil=True)
-def _viterbi(scores, log_start, log_transition, d, checkpoint):
-    n_steps, n_classes = scores.shape
+def _viterbi(log_proba, scale, offset, log_start, log_transition, d, checkpoint):
+    n_steps, n_classes = log_proba.shape
     labels = np.empty(n_steps, dtype=np.int64)
     if n_steps == 0:
         return labels
     n_states = n_classes * d
     delta = np.empty(n_states)
     new = np.empty(n_states)
-    _first(scores, 0, log_start, d, delta)
+    _first(log_proba, scale, offset, 0, log_start, d, delta)
     # Steps 1 .. n_steps - 1 in stretches of `checkpoint`; the scores before each stretch kept.
+    emit = (log_proba, scale, offset)
     n_stretches = (n_steps - 2) // checkpoint + 1 if n_steps > 1 else 0
     kept = np.empty((max(n_stretches, 1), n_states))
     came_from = np.empty((min(checkpoint, max(n_steps - 1, 1)), n_classes), dtype=np.int32)
@@ -379,7 +445,7 @@ def _viterbi(scores, log_start, log_transition, d, checkpoint):
         kept[j] = delta
         begin, end = 1 + j * checkpoint, min(1 + (j + 1) * checkpoint, n_steps)
         for t in range(begin, end):
-            _advance(scores, t, log_transition, d, delta, new, came_from, stayed, t - begin)
+            _advance(*emit, t, log_transition, d, delta, new, came_from, stayed, t - begin)
             delta, new = new, delta
     state = _end_state(delta, d)
     labels[n_steps - 1] = state // d
@@ -388,7 +454,7 @@ def _viterbi(scores, log_start, log_transition, d, checkpoint):
         if j < n_stretches - 1:  # the last stretch's back-pointers are still in place
             delta[:] = kept[j]
             for t in range(begin, end):
-                _advance(scores, t, log_transition, d, delta, new, came_from, stayed, t - begin)
+                _advance(*emit, t, log_transition, d, delta, new, came_from, stayed, t - begin)
                 delta, new = new, delta
         for t in range(end - 1, begin - 1, -1):
             state = _back(state, came_from, stayed, t - begin, d)
@@ -397,18 +463,32 @@ def _viterbi(scores, log_start, log_transition, d, checkpoint):
 
 
 @numba.njit(cache=True, nogil=True)
-def _fixed_lag_update(scores, log_start, log_transition, d, delta, came_from, stayed, t0, out):
-    """Advance by ``scores``; write the labels that became final to ``out``; return how many."""
+def _fixed_lag_update(
+    log_proba, scale, offset, log_start, log_transition, d, delta, came_from, stayed, t0, out
+):
+    """Advance by ``log_proba``; write the labels that became final to ``out``; return how many."""
     ring = came_from.shape[0]  # lag + 1
     lag = ring - 1
     new = np.empty_like(delta)
     n_out = 0
-    for i in range(scores.shape[0]):
+    for i in range(log_proba.shape[0]):
         t = t0 + i
         if t == 0:
-            _first(scores, i, log_start, d, delta)
+            _first(log_proba, scale, offset, i, log_start, d, delta)
         else:
-            _advance(scores, i, log_transition, d, delta, new, came_from, stayed, t % ring)
+            _advance(
+                log_proba,
+                scale,
+                offset,
+                i,
+                log_transition,
+                d,
+                delta,
+                new,
+                came_from,
+                stayed,
+                t % ring,
+            )
             delta[:] = new
         if t >= lag:
             state = int(np.argmax(delta))

@@ -80,6 +80,9 @@ class TCNLabeler(BaseSequenceLabeler):
     temperature_ : float
         Temperature that calibrates the network's probabilities on (a sample of at most
         262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
+    shortest_segment_ : int
+        The shortest training segment that touches neither end of its sequence (0: none):
+        what ``min_segment_length="auto"`` uses.
     receptive_field_ : int
         Input steps one output depends on: ``1 + 2 * (kernel_size - 1) * (2**n_blocks - 1)``.
 
@@ -139,7 +142,7 @@ class TCNLabeler(BaseSequenceLabeler):
         smoothing=0.0,
         smoothing_truncation=4.0,
         decoder="auto",
-        min_segment_length=1,
+        min_segment_length="auto",
         decoder_lag=None,
     ):
         self.n_filters = n_filters
@@ -244,6 +247,9 @@ class LSTMLabeler(BaseSequenceLabeler):
     temperature_ : float
         Temperature that calibrates the network's probabilities on (a sample of at most
         262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
+    shortest_segment_ : int
+        The shortest training segment that touches neither end of its sequence (0: none):
+        what ``min_segment_length="auto"`` uses.
 
     See Also
     --------
@@ -313,7 +319,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         smoothing=0.0,
         smoothing_truncation=4.0,
         decoder="auto",
-        min_segment_length=1,
+        min_segment_length="auto",
         decoder_lag=None,
     ):
         self.hidden_size = hidden_size
@@ -390,6 +396,9 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
     temperature_ : float
         Temperature that calibrates the network's probabilities on (a sample of at most
         262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
+    shortest_segment_ : int
+        The shortest training segment that touches neither end of its sequence (0: none):
+        what ``min_segment_length="auto"`` uses.
 
     See Also
     --------
@@ -473,7 +482,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         smoothing=0.0,
         smoothing_truncation=4.0,
         decoder="auto",
-        min_segment_length=1,
+        min_segment_length="auto",
         decoder_lag=None,
     ):
         self.n_filters = n_filters
@@ -549,6 +558,9 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
     temperature_ : float
         Temperature that calibrates the network's probabilities on (a sample of at most
         262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
+    shortest_segment_ : int
+        The shortest training segment that touches neither end of its sequence (0: none):
+        what ``min_segment_length="auto"`` uses.
     receptive_field_ : int
         Input steps one output depends on: the stages' fields added up, less the overlaps.
 
@@ -603,7 +615,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         smoothing=0.0,
         smoothing_truncation=4.0,
         decoder="auto",
-        min_segment_length=1,
+        min_segment_length="auto",
         decoder_lag=None,
     ):
         self.n_filters = n_filters

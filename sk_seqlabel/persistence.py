@@ -35,7 +35,15 @@ __all__ = ["FORMAT_VERSION", "load", "save"]
 FORMAT_VERSION = 1
 _FORMAT = "sk_seqlabel"
 #: What a labeler's decoder learned at fit, stored as tensors beside the weights.
-_LABEL_COUNTS = ("start_count_", "transition_count_", "class_count_", "temperature_")
+_LABEL_COUNTS = (
+    "start_count_",
+    "transition_count_",
+    "class_count_",
+    "temperature_",
+    "shortest_segment_",
+)
+#: Those of them that are one number.
+_SCALARS = {"temperature_": float, "shortest_segment_": int}
 _HEADER_KEYS = {"format", "format_version", "model", "sha256"}
 _STEP_KEYS = {
     "labeler": {"kind", "class", "params", "fitted"},
@@ -282,7 +290,7 @@ def _build(description, tensors, device, path):
     for attr in _LABEL_COUNTS:
         if attr in tensors:
             value = tensors[attr].numpy()
-            setattr(estimator, attr, float(value[0]) if attr == "temperature_" else value)
+            setattr(estimator, attr, _SCALARS[attr](value[0]) if attr in _SCALARS else value)
     return estimator
 
 

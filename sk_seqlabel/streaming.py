@@ -27,7 +27,7 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._decoding import Decoder, resolve_decoder
+from ._decoding import Decoder, resolve_decoder, resolve_min_segment_length
 from .preprocessing import SequenceScaler
 
 __all__ = ["LabelStream", "start_stream"]
@@ -127,7 +127,7 @@ class LabelStream:
             if self._decoder.lag is None:
                 raise ValueError(
                     f"decoder={labeler.decoder!r} (here {resolve_decoder(labeler)!r}) with "
-                    f"min_segment_length={labeler.min_segment_length} decodes whole "
+                    f"min_segment_length={resolve_min_segment_length(labeler)} decodes whole "
                     "recordings, so a stream cannot give its labels before the end; set "
                     "decoder_lag (each label then comes that many samples later), set "
                     "decoder='argmax', or stream output='proba'."
@@ -226,7 +226,7 @@ class LabelStream:
             else:
                 state = self._decoding[sid]
                 log_proba = torch.log_softmax(z.float(), dim=-1).cpu().numpy()
-                codes = state.update(self._decoder.scores(log_proba))
+                codes = state.update(log_proba)
                 if closing:
                     codes = np.concatenate([codes, state.close()])
                     del self._decoding[sid]

@@ -15,6 +15,8 @@ from sk_seqlabel._decoding import (
     calibration_sample,
     count_label_statistics,
     fit_temperature,
+    resolve_min_segment_length,
+    shortest_inner_segment,
 )
 from sk_seqlabel.datasets import make_sequence_labeling
 
@@ -163,6 +165,33 @@ def test_an_under_trained_model_decodes_no_worse_than_its_argmax():
     viterbi = clf.set_params(decoder="viterbi").score(X[30:], y[30:])
     argmax = clf.set_params(decoder="argmax").score(X[30:], y[30:])
     assert viterbi >= argmax - 0.01
+
+
+def test_the_shortest_inner_segment_ignores_segments_cut_by_the_recording_ends():
+    y = [
+        np.array([0, 1, 1, 1, 2, 2, 0]),  # inner segments: 3 (1s), 2 (2s)
+        np.array([2, 2, 2, 2, 1, 0, 0]),  # one inner segment of 1 step? no: 1 is inner
+        np.array([1, 1, 1]),  # no inner segment
+    ]
+    assert shortest_inner_segment(y) == 1
+    assert shortest_inner_segment(y[:1]) == 2
+    assert shortest_inner_segment([y[0][:5], y[2]]) == 3
+    assert shortest_inner_segment([y[2], np.array([0, 0, 1])]) == 0
+
+
+def test_auto_min_segment_length_is_the_shortest_training_segment_with_viterbi(fitted_tcn):
+    clf, X, _ = fitted_tcn
+    learned = _with(clf, decoder="viterbi")
+    learned.shortest_segment_ = 6  # as if every inner training segment lasted >= 6 steps
+    assert resolve_min_segment_length(learned) == 6
+    assert resolve_min_segment_length(_with(learned, decoder="argmax")) == 1
+    assert resolve_min_segment_length(_with(learned, min_segment_length=3)) == 3
+
+    def shortest_run(y_pred):
+        return min(len(list(g)) for p in y_pred for _, g in itertools.groupby(p))
+
+    assert shortest_run(_with(clf, decoder="argmax").predict(X)) < 6  # the test can fail
+    assert shortest_run(learned.predict(X)) >= 6
 
 
 def test_label_statistics_count_starts_changes_and_labels():
