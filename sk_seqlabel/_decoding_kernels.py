@@ -11,6 +11,8 @@ import numpy as np
 
 __all__ = ["fixed_lag_close", "fixed_lag_update", "viterbi"]
 
+NORMALIZE_EVERY = 16
+
 # States: class c, segment position k (0 .. d-1) at index c * d + k; k = d - 1 is the state
 # that may stay (self-loop) or leave to another class's k = 0. Back-pointers per step and
 # class: came_from[c] (the class left to enter c) and stayed[c] (whether c's last state came
@@ -27,8 +29,11 @@ def _first(log_proba, scale, offset, t, log_start, d, delta):
 
 
 @numba.njit(cache=True, nogil=True)
-def _advance(log_proba, scale, offset, t, log_transition, d, delta, new, came_from, stayed, row):
-    """Step ``t`` of the recursion: ``new`` from ``delta``; its back-pointers in ``row``.
+def _advance(
+    log_proba, scale, offset, t, step, log_transition, d, delta, new, came_from, stayed, row
+):
+    """Row ``t`` of ``log_proba`` (step ``step`` of the sequence) of the recursion: ``new``
+    from ``delta``; its back-pointers in ``row``.
 
     Rows and steps are passed as indices, not as views: a view costs numba two atomic
     reference-count updates, more than the arithmetic of a step with a few classes.
@@ -59,11 +64,15 @@ def _advance(log_proba, scale, offset, t, log_transition, d, delta, new, came_fr
             stays = stay >= grown
             stayed[row, c] = stays
             new[c * d + last] = (stay if stays else grown) + e
-    top = new[0]
-    for s in range(1, new.shape[0]):
-        top = max(top, new[s])
-    for s in range(new.shape[0]):
-        new[s] -= top
+    # Every NORMALIZE_EVERY-th step (counted from the sequence's start, so that any cut into
+    # pieces normalises at the same steps) subtract the best score: only differences matter,
+    # and the numbers stay small; between, they drift by a few hundred at most.
+    if step % NORMALIZE_EVERY == 0:
+        top = new[0]
+        for s in range(1, new.shape[0]):
+            top = max(top, new[s])
+        for s in range(new.shape[0]):
+            new[s] -= top
 
 
 @numba.njit(cache=True, nogil=True)
@@ -116,7 +125,7 @@ def viterbi(log_proba, scale, offset, log_start, log_transition, d, checkpoint):
         kept[j] = delta
         begin, end = 1 + j * checkpoint, min(1 + (j + 1) * checkpoint, n_steps)
         for t in range(begin, end):
-            _advance(*emit, t, log_transition, d, delta, new, came_from, stayed, t - begin)
+            _advance(*emit, t, t, log_transition, d, delta, new, came_from, stayed, t - begin)
             delta, new = new, delta
     state = _end_state(delta, d)
     labels[n_steps - 1] = state // d
@@ -125,7 +134,7 @@ def viterbi(log_proba, scale, offset, log_start, log_transition, d, checkpoint):
         if j < n_stretches - 1:  # the last stretch's back-pointers are still in place
             delta[:] = kept[j]
             for t in range(begin, end):
-                _advance(*emit, t, log_transition, d, delta, new, came_from, stayed, t - begin)
+                _advance(*emit, t, t, log_transition, d, delta, new, came_from, stayed, t - begin)
                 delta, new = new, delta
         for t in range(end - 1, begin - 1, -1):
             state = _back(state, came_from, stayed, t - begin, d)
@@ -140,34 +149,38 @@ def fixed_lag_update(
     """Advance by ``log_proba``; write the labels that became final to ``out``; return how many."""
     ring = came_from.shape[0]  # lag + 1
     lag = ring - 1
-    new = np.empty_like(delta)
+    # The scores swap between two arrays; ``delta`` holds the last ones on return.
+    cur, nxt = delta, np.empty_like(delta)
     n_out = 0
     for i in range(log_proba.shape[0]):
         t = t0 + i
         if t == 0:
-            _first(log_proba, scale, offset, i, log_start, d, delta)
+            _first(log_proba, scale, offset, i, log_start, d, cur)
         else:
             _advance(
                 log_proba,
                 scale,
                 offset,
                 i,
+                t,
                 log_transition,
                 d,
-                delta,
-                new,
+                cur,
+                nxt,
                 came_from,
                 stayed,
                 t % ring,
             )
-            delta[:] = new
+            cur, nxt = nxt, cur
         if t >= lag:
-            state = int(np.argmax(delta))
+            state = int(np.argmax(cur))
             for back in range(lag):
                 u = t - back
                 state = _back(state, came_from, stayed, u % ring, d)
             out[n_out] = state // d
             n_out += 1
+    if cur is not delta:
+        delta[:] = cur
     return n_out
 
 
