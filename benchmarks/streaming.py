@@ -1,7 +1,8 @@
 """Live streams: update latency, throughput with many streams, and cost as streams age.
 
-Measures, for a causal TCN and a one-way LSTM at the reference loops' sizes (fitted briefly on
-random data: speed does not depend on the weights):
+Measures, for a causal TCN, a one-way LSTM (at the reference loops' sizes) and a one-way
+ConvLSTM (its labels come by pooling windows, after its look-ahead), fitted briefly on random
+data (speed does not depend on the weights):
 
 - latency of one update of 1 stream with 1 new sample (median, p99), early and late in the
   stream's life (flat = the cost does not grow with age);
@@ -11,7 +12,8 @@ random data: speed does not depend on the weights):
   whole history at every update, timed when the streams are ``AGE`` samples old (its cost
   grows with age; for at most 100 streams).
 
-Command: ``python -m benchmarks.streaming --device cpu`` (``--quick`` for a smoke run).
+Command: ``python -m benchmarks.streaming --device cpu`` (``--quick`` for a smoke run,
+``--models ConvLSTM`` for some of the models).
 """
 
 from __future__ import annotations
@@ -24,20 +26,25 @@ import numpy as np
 
 from benchmarks import common
 
+#: The streaming models measured, by the names ``_fitted`` knows.
+MODELS = ("TCN", "LSTM", "ConvLSTM")
+
 #: Age of the streams (samples already seen) when re-predicting whole histories is timed.
 AGE = 1_000
 
 
 def _fitted(name, device):
-    from sk_seqlabel import LSTMLabeler, TCNLabeler
+    from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
 
     rng = np.random.default_rng(0)
     X = [rng.standard_normal((200, 16)).astype(np.float32) for _ in range(8)]
     y = [rng.integers(0, 5, 200) for _ in range(8)]
     if name == "TCN":
         clf = TCNLabeler(n_filters=64, kernel_size=5, n_blocks=4, causal=True, max_epochs=1)
-    else:
+    elif name == "LSTM":
         clf = LSTMLabeler(hidden_size=128, num_layers=2, bidirectional=False, max_epochs=1)
+    else:
+        clf = ConvLSTMLabeler(n_filters=64, hidden_size=128, bidirectional=False, max_epochs=1)
     return clf.set_params(device=device, precision="fp32").fit(X, y)
 
 
@@ -86,6 +93,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--quick", action="store_true", help="smoke-run sizes (seconds)")
     ap.add_argument("--json", default="benchmarks/results/streaming_cpu.json")
+    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     args = ap.parse_args()
     import torch
 
@@ -94,7 +102,7 @@ def main():
     budget = 2_000 if args.quick else 40_000  # samples per configuration (batched)
     results = {"env": env}
     rows = []
-    for name in ("TCN", "LSTM"):
+    for name in args.models:
         clf = _fitted(name, args.device)
         lat = _latency(clf, 100 if args.quick else 1_000)
         print(f"{name}: 1 stream, 1 sample an update: {lat}")

@@ -9,14 +9,16 @@ in ``predict_proba``, with the batch and time axes dynamic:
   each sequence's length.
 
 A Pipeline's ``SequenceScaler`` steps are folded into the graph. Every labeler of this package
-exports.
+exports. The graphs give probabilities only: decoding them into labels (``decoder``) is the
+labeler's.
 
 With ``streaming=True`` (causal models), the graph is one streaming update instead, as
 :class:`~sk_seqlabel.streaming.LabelStream` runs it: inputs ``x`` (the new samples of each
 stream), ``lengths`` (new samples per stream, each >= 1) and ``state_0 .. state_k`` (each
 stream's carried state; zeros of the input's shape, batch = streams, before a stream's first
 sample); outputs ``proba`` for the new samples and ``next_state_0 .. next_state_k``. A device
-can stream without Python by feeding each update's next state to the next.
+can stream without Python by feeding each update's next state to the next. Models whose
+streamed outputs come after a delay (a one-way ConvLSTM) have no such graph.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ class _StreamingStep(torch.nn.Module):
 
     def forward(self, x, lengths, *state):
         state = _unflatten(list(state), self.structure)
-        logits, state = self.module.forward_stream((x - self.shift) / self.scale, lengths, state)
+        # causal: every new step's output is final, so forward_stream's counts are `lengths`
+        logits, _, state = self.module.forward_stream((x - self.shift) / self.scale, lengths, state)
         return (torch.softmax(logits, dim=-1), *_flatten(state)[0])
 
 
@@ -138,13 +141,12 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
     }
     inputs, outputs = ["x", "lengths"], ["proba"]
     if streaming:
-        try:
-            state = module.initial_stream_state(2)
-        except NotImplementedError:
+        if module.look_ahead != 0:
             raise ValueError(
                 f"This {name} looks ahead (look_ahead={module.look_ahead}): only causal "
-                "models export a streaming step."
-            ) from None
+                "models export a streaming step (one whose outputs all come at once)."
+            )
+        state = module.initial_stream_state(2)
         flat, structure = _flatten(state)
         graph = _StreamingStep(module, shift, scale, structure).eval()
         example = (*example, *flat)

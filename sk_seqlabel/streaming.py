@@ -4,18 +4,26 @@
 Each :meth:`LabelStream.update` takes the new samples of any number of streams (any count,
 zero included; streams start at their first update and end at :meth:`LabelStream.close`),
 runs every stream that has new samples as one batch, and returns the labels (or
-probabilities) of those samples. Each stream carries its model's state between updates (the
-last inputs of every causal convolution, every LSTM layer's ``(h, c)``), so an update costs
-the same however old the stream, and what a stream gets, update after update, equals
-``predict_proba`` on its whole recording.
+probabilities) of the samples that became final. Each stream keeps a state of bounded size
+between updates, so an update costs the same however old the stream, and what a stream gets,
+update after update and at :meth:`LabelStream.close`, equals ``predict_proba`` on its whole
+recording.
 
-Causal models label each sample at once: ``TCNLabeler(causal=True)``,
-``MultiStageTCNLabeler(causal=True)``, ``LSTMLabeler(bidirectional=False)``. A TCN or
-multi-stage TCN that looks ahead by a bounded number of samples labels each sample that many
-samples later (:attr:`LabelStream.delay`), and :meth:`LabelStream.close` returns the last
-ones, computed as offline prediction computes a recording's end. Models that need the whole
-future (a bidirectional LSTM) or whose streaming form is not built (the ConvLSTM) get a
-``ValueError`` naming those that stream.
+- Causal models label each sample at once, carrying the module's state (the last inputs of
+  every causal convolution, every LSTM layer's ``(h, c)``): ``TCNLabeler(causal=True)``,
+  ``MultiStageTCNLabeler(causal=True)``, ``LSTMLabeler(bidirectional=False)``.
+- ``ConvLSTMLabeler(bidirectional=False)`` carries its LSTM's ``(h, c)`` and the inputs of
+  the pooling window not yet finished, with the convolution's context; the labels of a
+  window come together, once the convolution's right context of its last sample has arrived
+  (at most :attr:`LabelStream.delay`, the look-ahead, samples later).
+- A TCN or multi-stage TCN that looks ahead by a bounded number of samples keeps its last
+  samples and recomputes each sample's context window; its labels come ``delay`` samples
+  later.
+
+With a look-ahead, :meth:`LabelStream.close` returns the last labels, computed as offline
+prediction computes a recording's end. Labels of a labeler that decodes come from fixed-lag
+decoding of those outputs (``decoder_lag`` more samples later). Models that need the whole
+future (a bidirectional LSTM or ConvLSTM) get a ``ValueError`` naming those that stream.
 """
 
 from __future__ import annotations
@@ -34,12 +42,13 @@ __all__ = ["LabelStream", "start_stream"]
 
 
 def start_stream(estimator, *, output="proba"):
-    """Start labelling live streams with a fitted causal labeler, or a Pipeline ending in one.
+    """Start labelling live streams with a fitted labeler, or a Pipeline ending in one.
 
     Parameters
     ----------
     estimator : fitted labeler, or Pipeline of SequenceScaler steps and a labeler
-        A causal model (see the module's description).
+        A model that streams: causal, or with a bounded look-ahead (see the module's
+        description).
     output : {"proba", "labels"}, default="proba"
         What :meth:`LabelStream.update` returns per stream: (n_new, n_classes) probabilities
         (columns follow ``classes_``) or (n_new,) labels.
@@ -89,9 +98,10 @@ class LabelStream:
     stream_ids : list
         The open streams, in the order they started.
     delay : int
-        Samples that must follow a sample before its label comes back: 0 for a causal
-        model, the model's look-ahead otherwise, plus ``decoder_lag`` for labels of a
-        decoding labeler. :meth:`close` returns the last ``delay`` labels of a stream,
+        The most samples that must follow a sample before its label comes back: 0 for a
+        causal model, the model's look-ahead otherwise, plus ``decoder_lag`` for labels of a
+        decoding labeler. (A one-way ConvLSTM labels a pooling window at once, so its earlier
+        samples come sooner.) :meth:`close` returns the labels a stream still owes,
         computed as offline prediction computes a recording's end.
     """
 
@@ -104,19 +114,20 @@ class LabelStream:
         try:
             self._core = _CarriedState(labeler)
         except NotImplementedError:
-            if module.look_ahead is None or getattr(module, "context", None) is None:
+            if module.look_ahead is None or module.context is None:
                 name = type(labeler).__name__
                 why = (
                     f"This {name} looks at the whole future (look_ahead=None): it needs a "
                     "recording's end to label any sample."
                     if module.look_ahead is None
-                    else f"This {name} has no streaming form yet (look_ahead="
-                    f"{module.look_ahead}, but its LSTM's state is not carried across updates)."
+                    else f"This {name} has no streaming form (look_ahead={module.look_ahead}, "
+                    "but neither a carried state nor a bounded context)."
                 )
                 raise ValueError(
                     f"{why} Stream with a causal model (TCNLabeler(causal=True), "
                     "MultiStageTCNLabeler(causal=True), LSTMLabeler(bidirectional=False)), or "
-                    "a TCNLabeler / MultiStageTCNLabeler, whose labels come after a delay."
+                    "one whose labels come after a delay (TCNLabeler, MultiStageTCNLabeler, "
+                    "ConvLSTMLabeler(bidirectional=False))."
                 ) from None
             self._core = _Windows(labeler)
         self.delay = module.look_ahead
@@ -151,7 +162,7 @@ class LabelStream:
             For each id of ``chunks``: the outputs of the samples that became final, in
             order, an ndarray of shape (n_final, n_classes) of probabilities or (n_final,) of
             labels with ``output="labels"``. For a causal model ``n_final == n_new``; with a
-            look-ahead, a sample's output comes ``delay`` samples later.
+            look-ahead, a sample's output comes at most ``delay`` samples later.
         """
         if not isinstance(chunks, Mapping):
             raise TypeError(
@@ -172,8 +183,9 @@ class LabelStream:
         Returns
         -------
         dict
-            For each closed id, the outputs of its last ``delay`` samples, computed as offline
-            prediction computes a recording's end (empty for causal models).
+            For each closed id, the outputs of its samples still owed (at most ``delay``),
+            computed as offline prediction computes a recording's end (empty for causal
+            models).
         """
         ids = list(self.stream_ids if ids is None else ids)
         unknown = [sid for sid in ids if sid not in self._core.rows]
@@ -253,7 +265,12 @@ class _Runner:
 
 
 class _CarriedState(_Runner):
-    """Causal modules: each stream carries the module's state; outputs come at once."""
+    """Modules that carry a state: each update advances it over the new samples only.
+
+    Outputs come as the module makes them final (``forward_stream``'s counts): at once for a
+    causal module, by whole pooling windows for a one-way ConvLSTM; ``close`` asks a module
+    that looks ahead for what its streams still owe (``flush_stream``).
+    """
 
     def __init__(self, labeler):
         super().__init__(labeler)
@@ -275,26 +292,32 @@ class _CarriedState(_Runner):
         x = _padded(list(new.values()))
 
         def step():
-            state = _tree_map(lambda t: t[rows.to(t.device)], self.state)
-            logits, state = self.module.forward_stream(x.to(self.device), lengths, state)
+            logits, n_final, state = self.module.forward_stream(
+                x.to(self.device), lengths, self._select(rows)
+            )
             self.state = _tree_map(
                 lambda full, part: full.index_copy(0, rows.to(full.device), part.to(full.dtype)),
                 self.state,
                 state,
             )
-            return logits
+            return logits, n_final
 
-        logits = self.run(step)
-        pairs = zip(ids, lengths.tolist(), strict=True)
-        return {sid: logits[r, :n] for r, (sid, n) in enumerate(pairs)}
+        return _per_stream(ids, *self.run(step))
 
     def close(self, ids):
+        out = {}
+        if ids and self.module.look_ahead:
+            rows = torch.tensor([self.rows[sid] for sid in ids], dtype=torch.long)
+            out = _per_stream(ids, *self.run(lambda: self.module.flush_stream(self._select(rows))))
         closing = set(ids)
         keep = [sid for sid in self.rows if sid not in closing]
-        index = torch.tensor([self.rows[sid] for sid in keep], dtype=torch.long)
-        self.state = _tree_map(lambda t: t[index.to(t.device)], self.state)
+        self.state = self._select(torch.tensor([self.rows[sid] for sid in keep], dtype=torch.long))
         self.rows = {sid: i for i, sid in enumerate(keep)}
-        return {}
+        return out
+
+    def _select(self, rows):
+        """The state of the streams at ``rows`` (int64), in that order."""
+        return _tree_map(lambda t: t[rows.to(t.device)], self.state)
 
 
 class _Windows(_Runner):
@@ -353,6 +376,12 @@ class _Windows(_Runner):
             self.buffers[sid] = self.buffers[sid][keep_from - self.first[sid] :]
             self.first[sid] = keep_from
         return out
+
+
+def _per_stream(ids, logits, n_final):
+    """Each id's final logits: its row's first ``n_final`` steps."""
+    pairs = zip(ids, n_final.tolist(), strict=True)
+    return {sid: logits[row, :n] for row, (sid, n) in enumerate(pairs)}
 
 
 def _padded(pieces):

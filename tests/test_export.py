@@ -92,7 +92,16 @@ def test_a_streaming_step_graph_streams_as_offline(make, easy_data, tmp_path):
         np.testing.assert_allclose(streamed[row], offline[row], rtol=0, atol=1e-4)
 
 
-def test_models_that_look_ahead_export_no_streaming_step(tiny_data, tmp_path):
-    clf = TCNLabeler(n_filters=8, max_epochs=1).fit(*tiny_data)
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TCNLabeler(n_filters=8),
+        lambda: ConvLSTMLabeler(n_filters=8, hidden_size=8, bidirectional=False),
+    ],
+    ids=["tcn", "convlstm-one-way"],
+)
+def test_models_that_look_ahead_export_no_streaming_step(make, tiny_data, tmp_path):
+    # a one-way ConvLSTM streams in Python, but its outputs come after a delay
+    clf = make().set_params(max_epochs=1).fit(*tiny_data)
     with pytest.raises(ValueError, match="only causal models export a streaming step"):
         to_onnx(clf, tmp_path / "m.onnx", streaming=True)

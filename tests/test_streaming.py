@@ -12,6 +12,7 @@ from sk_seqlabel import (
     SequenceScaler,
     TCNLabeler,
 )
+from sk_seqlabel.modules.conv_lstm import ConvLSTM
 from sk_seqlabel.modules.lstm import LSTM
 from sk_seqlabel.modules.ms_tcn import MultiStageTCN
 from sk_seqlabel.modules.tcn import TCN
@@ -25,11 +26,12 @@ def _recordings(seed=0, lengths=(300, 170, 1, 45, 260)):
     return {f"s{i}": rng.standard_normal((n, 4)).astype(np.float32) for i, n in enumerate(lengths)}
 
 
-def _stream_in_random_pieces(stream, recordings, seed=0):
+def _stream_in_random_pieces(stream, recordings, seed=0, final_after=None):
     """Feed every recording in random pieces (0 to 40 samples), starting at different updates.
 
     Streams are closed at random once complete, the rest at the end; what ``close`` returns
-    is part of a stream's output.
+    is part of a stream's output. With ``final_after`` (samples received -> outputs final by
+    then), each update must return exactly the outputs that became final.
     """
     rng = np.random.default_rng(seed)
     sent = dict.fromkeys(recordings, 0)
@@ -45,6 +47,8 @@ def _stream_in_random_pieces(stream, recordings, seed=0):
                 sent[sid] += len(chunks[sid])
         for sid, out in stream.update(chunks).items():
             got[sid].append(out)
+            if final_after is not None:
+                assert sum(map(len, got[sid])) == final_after(sent[sid]), (sid, sent[sid])
         finished = [s for s in stream.stream_ids if sent[s] == len(recordings[s])]
         if finished and rng.random() < 0.5:
             for sid, out in stream.close(finished).items():
@@ -116,45 +120,144 @@ def test_a_pipeline_with_a_scaler_streams(easy_data):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
 
 
+def _one_way_conv_lstm(**shape):
+    return lambda: ConvLSTM(3, 4, n_filters=5, hidden_size=6, bidirectional=False, **shape)
+
+
+def _rows(state, rows):
+    """The carried state of the streams at ``rows``, in that order (as LabelStream selects)."""
+    if isinstance(state, (list, tuple)):
+        return type(state)(_rows(part, rows) for part in state)
+    return state[rows]
+
+
+def _put_rows(state, rows, part):
+    """``state`` with the streams at ``rows`` replaced by ``part``."""
+    if isinstance(state, (list, tuple)):
+        return type(state)(_put_rows(a, rows, b) for a, b in zip(state, part, strict=True))
+    return state.index_copy(0, rows, part)
+
+
+def _leaves(state):
+    if isinstance(state, (list, tuple)):
+        return [leaf for part in state for leaf in _leaves(part)]
+    return [state]
+
+
 @pytest.mark.parametrize(
     "module",
     [
         lambda: TCN(3, 4, n_filters=8, kernel_size=3, n_blocks=3, causal=True, dropout=0.0),
         lambda: MultiStageTCN(3, 4, n_filters=8, kernel_size=3, n_blocks=2, causal=True),
         lambda: LSTM(3, 4, hidden_size=8, num_layers=2, bidirectional=False),
+        _one_way_conv_lstm(),
+        _one_way_conv_lstm(kernel_size=7, pool_size=3, num_layers=2),
+        _one_way_conv_lstm(kernel_size=1, pool_size=1),
+        _one_way_conv_lstm(kernel_size=11, pool_size=2),
     ],
-    ids=["tcn", "ms-tcn", "lstm"],
+    ids=["tcn", "ms-tcn", "lstm", "convlstm", "convlstm-odd", "convlstm-1x1", "convlstm-wide"],
 )
 def test_module_streaming_is_exact_in_float64(module):
+    """Ragged pieces, rows joining each call at random; outputs as they become final."""
     torch.manual_seed(0)
     net = module().double().eval()
-    x = torch.randn(3, 90, 3, dtype=torch.float64)
-    lengths = torch.tensor([90, 61, 7])
+    lengths = [90, 61, 7, 1, 13]
+    x = torch.randn(len(lengths), 90, 3, dtype=torch.float64)
+    rng = np.random.default_rng(0)
     with torch.no_grad():
-        whole = net(x, lengths)
-        state, outputs, position = net.initial_stream_state(3), [], 0
-        for size in (1, 13, 30, 2, 44):
-            piece = x[:, position : position + size]
-            logits, state = net.forward_stream(piece, torch.full((3,), piece.shape[1]), state)
-            outputs.append(logits)
-            position += size
-    streamed = torch.cat(outputs, dim=1)
-    for row, n in enumerate(lengths.tolist()):
-        torch.testing.assert_close(streamed[row, :n], whole[row, :n], rtol=0, atol=1e-12)
+        whole = net(x, torch.tensor(lengths))
+        state = net.initial_stream_state(len(lengths))
+        shapes = [t.shape for t in _leaves(state)]
+        sent, got = [0] * len(lengths), [[] for _ in lengths]
+        while sent != lengths:
+            rows = [i for i, n in enumerate(lengths) if sent[i] < n and rng.random() < 0.7]
+            if not rows:
+                continue
+            sizes = [min(int(rng.integers(1, 12)), lengths[i] - sent[i]) for i in rows]
+            piece = torch.full((len(rows), max(sizes), 3), torch.nan, dtype=torch.float64)
+            for row, (i, n) in enumerate(zip(rows, sizes, strict=True)):
+                piece[row, :n] = x[i, sent[i] : sent[i] + n]
+                sent[i] += n
+            index = torch.tensor(rows)
+            logits, n_final, part = net.forward_stream(
+                piece, torch.tensor(sizes), _rows(state, index)
+            )
+            state = _put_rows(state, index, part)
+            for row, i in enumerate(rows):
+                got[i].append(logits[row, : n_final[row]])
+                if net.look_ahead == 0:
+                    assert n_final[row] == sizes[row]
+                else:  # whole pooling windows, once their right context has arrived
+                    ready = max(0, sent[i] - net.conv.kernel_size[0] // 2)
+                    assert sum(map(len, got[i])) == ready // net.pool_size * net.pool_size
+        # bounded state: an update's cost does not grow with the stream's age
+        assert [t.shape for t in _leaves(state)] == shapes
+        if net.look_ahead:
+            logits, n_final = net.flush_stream(state)
+            for i in range(len(lengths)):
+                got[i].append(logits[i, : n_final[i]])
+    for i, n in enumerate(lengths):
+        streamed = torch.cat(got[i])
+        torch.testing.assert_close(streamed, whole[i, :n], rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize(
     "make",
     [
         lambda: LSTMLabeler(hidden_size=8, max_epochs=1),
-        lambda: ConvLSTMLabeler(hidden_size=8, max_epochs=1, bidirectional=False),
+        lambda: ConvLSTMLabeler(n_filters=8, hidden_size=8, max_epochs=1),
     ],
-    ids=["bidirectional-lstm", "convlstm"],
+    ids=["bidirectional-lstm", "bidirectional-convlstm"],
 )
-def test_models_that_need_the_whole_future_refuse_and_name_the_causal_ones(make, tiny_data):
+def test_models_that_need_the_whole_future_refuse_and_name_those_that_stream(make, tiny_data):
     clf = make().fit(*tiny_data)
-    with pytest.raises(ValueError, match=r"(whole future|no streaming form).*causal=True"):
+    with pytest.raises(
+        ValueError, match=r"whole future.*causal=True.*ConvLSTMLabeler\(bidirectional=False\)"
+    ):
         clf.start_stream()
+
+
+CONV_LSTM_SHAPES = {
+    "kernel-8-pool-4": dict(kernel_size=8, pool_size=4),
+    "kernel-5-pool-3-two-layers": dict(kernel_size=5, pool_size=3, num_layers=2),
+}
+
+
+@pytest.mark.parametrize("shape", CONV_LSTM_SHAPES.values(), ids=CONV_LSTM_SHAPES.keys())
+def test_a_one_way_conv_lstm_streams_exactly_by_whole_pooling_windows(shape, easy_data):
+    params = {**FAST[ConvLSTMLabeler], **shape, "bidirectional": False, "precision": "fp32"}
+    clf = ConvLSTMLabeler(**params).fit(*easy_data)
+    stream = clf.start_stream()
+    pool, right = shape["pool_size"], shape["kernel_size"] // 2
+    assert stream.delay == clf.net_.module_.look_ahead == pool - 1 + right
+    recordings = _recordings(seed=4, lengths=(300, 170, 1, 45, 260, 2, 7))
+
+    def final_after(received):  # window p is final once input (p + 1) * pool - 1 + right is in
+        return max(0, received - right) // pool * pool
+
+    streamed = _stream_in_random_pieces(stream, recordings, seed=4, final_after=final_after)
+    offline = clf.predict_proba(list(recordings.values()))
+    for (sid, got), expected in zip(streamed.items(), offline, strict=True):
+        assert got.shape == expected.shape, sid
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5, err_msg=sid)
+
+
+@pytest.mark.parametrize(
+    "decoding",
+    [dict(decoder="argmax"), dict(decoder="viterbi", min_segment_length=3, decoder_lag=5)],
+    ids=str,
+)
+def test_a_one_way_conv_lstm_streams_the_labels_it_predicts(decoding, easy_data):
+    params = {**FAST[ConvLSTMLabeler], "bidirectional": False, "precision": "fp32"}
+    clf = ConvLSTMLabeler(**params, **decoding).fit(*easy_data)
+    recordings = _recordings(seed=5, lengths=(200, 1, 9, 130))
+    stream = clf.start_stream(output="labels")
+    assert stream.delay == clf.net_.module_.look_ahead + decoding.get("decoder_lag", 0)
+    streamed = _stream_in_random_pieces(stream, recordings, seed=5)
+    for got, expected in zip(
+        streamed.values(), clf.predict(list(recordings.values())), strict=True
+    ):
+        np.testing.assert_array_equal(got, expected)
 
 
 @pytest.mark.parametrize("cls", [TCNLabeler, MultiStageTCNLabeler])

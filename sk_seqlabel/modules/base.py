@@ -8,6 +8,14 @@ A module of this package subclasses :class:`SequenceModule` and defines
   computed in bounded memory with the same result as ``forward`` on each whole sequence;
 - ``look_ahead``: how many future input steps one output depends on (0: causal; a bound; or
   None: unbounded). Tests check it, and streaming and decoding build on it;
+- optionally ``context``, ``(before, after)`` input steps one output depends on, for modules
+  whose outputs depend on a bounded window of inputs only (the TCNs): exact chunked inference
+  and streams without carried state recompute such windows;
+- optionally, to stream with a carried state (causal modules, and modules with a bounded
+  look-ahead that must carry a recurrence, as the one-way ConvLSTM):
+  ``initial_stream_state(n_streams)``, ``forward_stream(x, lengths, state)``, which returns
+  the outputs that became final and how many per stream, and, when ``look_ahead > 0``,
+  ``flush_stream(state)``, the outputs still owed at a stream's end;
 - optionally ``configure_runtime(...)``, the device policy's code-path choices (speed only),
   ``chunked_threads``, the intra-op threads its ``forward_chunked`` runs best on, and
   ``pop_auxiliary_logits()``, intermediate outputs of a training step that the loss counts
@@ -35,9 +43,14 @@ class SequenceModule(nn.Module):
     chunked_threads : int or None
         Torch intra-op threads :meth:`forward_chunked` runs best on; None: the caller's. The
         net applies it around the call (and restores it).
+    context : tuple of (int, int) or None
+        ``(before, after)``: output ``t`` depends on inputs ``t - before .. t + after`` only.
+        None (the default): no such bound, as in any recurrent module. A stream of a module
+        with a context but no carried state recomputes each output from that window.
     """
 
     chunked_threads: int | None = None
+    context: tuple[int, int] | None = None
 
     @property
     def look_ahead(self) -> int | None:
@@ -86,13 +99,22 @@ class SequenceModule(nn.Module):
         """The carried state of ``n_streams`` new live streams, batch first in every tensor.
 
         A nested tuple/list of tensors whose first dimension is the stream: the last inputs of
-        each causal convolution, each LSTM layer's ``(h, c)``. Modules that cannot stream
-        (they look ahead) raise ``NotImplementedError``, which callers turn into a clear error.
+        each causal convolution, each LSTM layer's ``(h, c)``, the inputs an output still
+        waits on. Its shapes never change as a stream ages, so an update costs the same however
+        old the stream. Modules that cannot stream (they need the whole future, or recompute
+        windows instead: see ``context``) raise ``NotImplementedError``, which callers turn
+        into a clear error.
         """
         raise NotImplementedError("Must be overridden in subclass")
 
     def forward_stream(self, x: torch.Tensor, lengths: torch.Tensor, state):
-        """Logits for the new steps of live streams, and their state after those steps.
+        """The outputs that became final with the new steps of live streams, and the state after.
+
+        A stream's outputs come in order, each once: concatenated over the calls (and
+        :meth:`flush_stream` at its end) they equal :meth:`forward` on the whole stream. A causal
+        module returns every new step's output at once; a module with a bounded look-ahead
+        returns each output once the inputs it depends on have arrived (at most
+        ``look_ahead`` steps later), keeping what it needs for the rest in ``state``.
 
         Parameters
         ----------
@@ -105,10 +127,36 @@ class SequenceModule(nn.Module):
 
         Returns
         -------
-        logits : torch.Tensor of shape (n_streams, time, n_classes)
-            Equal at each row's real steps to :meth:`forward` on the whole stream so far.
+        logits : torch.Tensor of shape (n_streams, time_out, n_classes)
+            Row ``i`` holds, at its first ``n_final[i]`` steps, the outputs that became final,
+            following those of the previous calls; the rest is arbitrary. ``time_out == time``
+            for a causal module.
+        n_final : torch.Tensor of shape (n_streams,), int64
+            Outputs that became final per stream: ``lengths`` for a causal module; for a
+            one-way ConvLSTM, whole pooling windows (possibly none).
         state
             Each row advanced by its own ``lengths``.
+        """
+        raise NotImplementedError("Must be overridden in subclass")
+
+    def flush_stream(self, state):
+        """The outputs still owed at the end of each stream, as :meth:`forward` ends a sequence.
+
+        Called when streams end, for modules with ``look_ahead > 0`` only (a causal module owes
+        nothing): the inputs beyond a stream's end are treated as :meth:`forward` treats the end
+        of a sequence (zeros read by a convolution, a last pooling window cut short).
+
+        Parameters
+        ----------
+        state
+            The ending streams' rows of the carried state.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (n_streams, time_out, n_classes)
+            Row ``i`` holds the outputs still owed at its first ``n_final[i]`` steps.
+        n_final : torch.Tensor of shape (n_streams,), int64
+            Outputs still owed per stream.
         """
         raise NotImplementedError("Must be overridden in subclass")
 

@@ -3,9 +3,10 @@
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .base import SequenceModule
-from .recurrence import PATHS, chunk_bounds, run_lstm, run_lstm_chunked
+from .recurrence import PATHS, chunk_bounds, recurrence_precision, run_lstm, run_lstm_chunked
 
 __all__ = ["ConvLSTM"]
 
@@ -28,6 +29,11 @@ class ConvLSTM(SequenceModule):
     pooling equal to ceil-mode pooling of the lone sequence), and the LSTM runs over the
     ``ceil(length / pool_size)`` pooled steps of each sequence through
     :func:`~sk_seqlabel.modules.recurrence.run_lstm`.
+
+    With ``bidirectional=False`` it streams (:meth:`forward_stream`): each stream carries the
+    inputs of its unfinished pooling window with the convolution's context, and every LSTM
+    layer's ``(h, c)``; a window's outputs come once the convolution's right context of its
+    last step has arrived, and :meth:`flush_stream` gives the last ones.
 
     Parameters
     ----------
@@ -168,12 +174,111 @@ class ConvLSTM(SequenceModule):
         self.path = lstm_path
         self.low_precision_recurrence = low_precision_recurrence
 
+    def initial_stream_state(self, n_streams):
+        """``(pending, n_pending, h, c)`` of ``n_streams`` new streams (one-way only).
+
+        ``pending`` (n_streams, left + pool_size - 1 + right, n_features) holds a stream's
+        inputs from ``left`` steps before its first unfinished pooling window to its last
+        input (``left``, ``right``: the convolution's context, see :attr:`conv`); before a
+        stream's first input it holds the ``left`` zeros of the convolution's padding.
+        ``n_pending`` (n_streams,) int64 counts its filled steps. ``h`` and ``c``
+        (n_streams, num_layers, hidden_size) are each LSTM layer's state after the last
+        finished window.
+        """
+        if self.lstm.bidirectional:
+            raise NotImplementedError("a bidirectional LSTM needs the whole sequence")
+        left, right = self._conv_context()
+        weight = self.head.weight
+        width = left + self.pool_size - 1 + right  # the most a stream waits on (see above)
+        pending = weight.new_zeros(n_streams, width, self.conv.in_channels)
+        n_pending = torch.full((n_streams,), left, dtype=torch.long, device=weight.device)
+        zeros = weight.new_zeros(n_streams, self.lstm.num_layers, self.lstm.hidden_size)
+        return (pending, n_pending, zeros, zeros.clone())
+
+    def forward_stream(self, x, lengths, state):
+        """Logits of the pooling windows the new steps complete, and the state after them.
+
+        Window ``p`` (steps ``p * pool_size`` to ``(p + 1) * pool_size - 1``) is complete once
+        the inputs up to ``(p + 1) * pool_size - 1 + kernel_size // 2`` have arrived: its
+        last step's right context. The LSTM runs over each stream's completed windows from its
+        carried ``(h, c)``; a stream that completes none keeps its state. ``n_final`` is
+        ``pool_size`` times the windows completed, so outputs come in whole windows, at most
+        :attr:`look_ahead` steps after their input.
+        """
+        pending, n_pending, h, c = state
+        left, right = self._conv_context()
+        inputs, n_inputs = _append_new_steps(
+            pending, n_pending, x.to(pending.dtype), lengths.to(pending.device)
+        )
+        n_windows = (n_inputs - left - right).clamp(min=0) // self.pool_size
+        logits, (h, c) = self._stream_windows(inputs, n_inputs, n_windows, (h, c))
+        n_final = n_windows * self.pool_size
+        # keep the next window's inputs and its left context: steps n_final .. n_inputs
+        pending = _steps_from(inputs, n_final, n_inputs - n_final, pending.shape[1])
+        return logits, n_final, (pending, n_inputs - n_final, h, c)
+
+    def flush_stream(self, state):
+        """Logits of each stream's last steps, as :meth:`forward` computes a sequence's end.
+
+        The convolution reads zeros beyond the end, and the last pooling window holds what is
+        left of the stream (ceil mode).
+        """
+        pending, n_pending, h, c = state
+        n_owed = n_pending - self._conv_context()[0]
+        n_windows = (n_owed + self.pool_size - 1) // self.pool_size
+        logits, _ = self._stream_windows(pending, n_pending, n_windows, (h, c))
+        return logits, n_owed
+
+    def _stream_windows(self, inputs, n_inputs, n_windows, hx):
+        """Logits of each row's first ``n_windows`` pooling windows, and the LSTM state after.
+
+        ``inputs`` (n_streams, time, n_features) start ``left`` steps before the first window;
+        each row's steps from ``n_inputs`` on read as zeros (as beyond a sequence's end).
+        """
+        left, right = self._conv_context()
+        steps = int(n_windows.max()) * self.pool_size if len(n_windows) else 0
+        if steps == 0:
+            return inputs.new_zeros(len(inputs), 0, self.head.out_features), hx
+        needed = left + steps + right
+        inputs = F.pad(inputs, (0, 0, 0, max(0, needed - inputs.shape[1])))[:, :needed]
+        beyond = torch.arange(needed, device=inputs.device) >= n_inputs[:, None]
+        # the same convolution as forward's; each kept step reads only real or zero inputs
+        features = self._features(inputs, beyond)[:, left : left + steps]
+        recurrent, hx = self._carry_lstm(self._pool(features), n_windows, hx)
+        return self._head(recurrent, features), hx
+
+    def _carry_lstm(self, pooled, n_steps, hx):
+        """The LSTM over each row's first ``n_steps`` pooled steps, from its ``(h, c)``.
+
+        ``hx`` is ``(h, c)``, (rows, num_layers, hidden_size) each. Packing makes a row's final
+        state the one after its own last step; a row with no step runs one (packing needs
+        it) whose state is dropped.
+        """
+        h, c = hx
+        packed = pack_padded_sequence(
+            pooled.to(self.lstm.weight_ih_l0.dtype),
+            n_steps.clamp(min=1).cpu(),
+            batch_first=True,
+            enforce_sorted=False,
+        )
+        start = (h.transpose(0, 1).contiguous(), c.transpose(0, 1).contiguous())
+        with recurrence_precision(pooled, self.low_precision_recurrence):
+            out, (h_next, c_next) = self.lstm(packed, start)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=pooled.shape[1])
+        moved = (n_steps > 0)[:, None, None]
+        h = torch.where(moved, h_next.transpose(0, 1), h)
+        return out, (h, torch.where(moved, c_next.transpose(0, 1), c))
+
+    def _conv_context(self):
+        """``(left, right)``: the input steps the convolution reads before and after a step."""
+        left = (self.conv.kernel_size[0] - 1) // 2
+        return left, self.conv.kernel_size[0] - 1 - left
+
     def _features(self, x, padding):
         """Convolution features (batch, time, n_filters), zero at the ``padding`` steps."""
         # masked_fill rather than a product with the mask: padding may hold inf or nan
         x = x.masked_fill(padding[..., None], 0.0)
-        left = (self.conv.kernel_size[0] - 1) // 2
-        right = self.conv.kernel_size[0] - 1 - left
+        left, right = self._conv_context()
         x = F.pad(x.transpose(1, 2), (left, right))  # (batch, n_features, left + time + right)
         features = F.relu(self.conv(x))  # (batch, n_filters, time)
         return features.masked_fill(padding[:, None, :], 0.0).transpose(1, 2)
@@ -221,8 +326,7 @@ class ConvLSTM(SequenceModule):
     def _forward_chunked_one(self, x, chunk_length):
         device, n_steps, pool = self.head.weight.device, x.shape[0], self.pool_size
         bounds = chunk_bounds(n_steps, max(1, chunk_length // pool) * pool)
-        left = (self.conv.kernel_size[0] - 1) // 2
-        right = self.conv.kernel_size[0] - 1 - left
+        left, right = self._conv_context()
 
         def features(k):
             a, b = bounds[k]
@@ -243,3 +347,27 @@ class ConvLSTM(SequenceModule):
         for k, output in recurrent:
             logits[slice(*bounds[k])] = self._head(output, features(k))[0].float().cpu()
         return logits
+
+
+def _append_new_steps(pending, n_pending, x, lengths):
+    """Each row's first ``n_pending`` steps of ``pending``, then its ``lengths`` steps of ``x``.
+
+    Returns the joined rows (n, pending time + time, n_features), zero after each row's
+    steps, and their lengths ``n_pending + lengths``.
+    """
+    joined = torch.cat([pending, x], dim=1)
+    steps = torch.arange(joined.shape[1], device=x.device)[None, :]
+    into_x = steps - n_pending[:, None] + pending.shape[1]
+    index = torch.where(steps < n_pending[:, None], steps, into_x).clamp(max=joined.shape[1] - 1)
+    n_joined = n_pending + lengths
+    out = joined.gather(1, index[..., None].expand(-1, -1, joined.shape[2]))
+    # masked_fill rather than a product: x beyond each length may hold inf or nan
+    return out.masked_fill((steps >= n_joined[:, None])[..., None], 0.0), n_joined
+
+
+def _steps_from(x, start, n_steps, width):
+    """Each row's steps ``start .. start + n_steps - 1`` of ``x``, zero-padded to ``width``."""
+    steps = torch.arange(width, device=x.device)[None, :]
+    index = (start[:, None] + steps).clamp(max=max(x.shape[1] - 1, 0))
+    out = x.gather(1, index[..., None].expand(-1, -1, x.shape[2]))
+    return out.masked_fill((steps >= n_steps[:, None])[..., None], 0.0)

@@ -83,7 +83,7 @@ class LSTM(SequenceModule):
         return (zeros, zeros.clone())
 
     def forward_stream(self, x, lengths, state):
-        """Logits for the new steps of each stream, carrying every layer's ``(h, c)``.
+        """Logits for the new steps of each stream (all final: causal), carrying ``(h, c)``.
 
         ``lengths`` (each >= 1) are the new steps per row; packing makes each row's final
         state the one after its own last step, whatever the padding.
@@ -98,7 +98,7 @@ class LSTM(SequenceModule):
         with recurrence_precision(x, self.low_precision_recurrence):
             out, (h, c) = self.lstm(packed, hx)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return self.head(out), (h.transpose(0, 1), c.transpose(0, 1))
+        return self.head(out), lengths, (h.transpose(0, 1), c.transpose(0, 1))
 
     def __init__(
         self,

@@ -113,11 +113,11 @@ class MultiStageTCN(SequenceModule):
         """The stages over new steps, each carrying its own convolutions' inputs."""
         logits, new_state = x, []
         for i, (stage, carried) in enumerate(zip(self.stages, state, strict=True)):
-            logits, carried = stage.forward_stream(
+            logits, _, carried = stage.forward_stream(
                 logits if i == 0 else torch.softmax(logits, dim=-1), lengths, carried
             )
             new_state.append(carried)
-        return logits, new_state
+        return logits, lengths, new_state
 
     def configure_runtime(
         self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True

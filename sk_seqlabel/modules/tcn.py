@@ -284,12 +284,12 @@ class TCN(SequenceModule):
         ]
 
     def forward_stream(self, x, lengths, state):
-        """Logits for the new steps of each stream, and the state after them (causal only)."""
+        """Logits for the new steps of each stream (all final: causal only), the state after."""
         h, new_state = x, []
         for block, carried in zip(self.blocks, state, strict=True):
             h, carried = block.stream(h, lengths, carried)
             new_state.append(carried)
-        return self.head(h), new_state
+        return self.head(h), lengths, new_state
 
     def configure_runtime(
         self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
