@@ -144,9 +144,34 @@ _SHARED_DOCS = """
 """
 
 
+_SHARED_ATTRIBUTE_DOCS = """
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen in ``fit``, sorted.
+    n_features_in_ : int
+        Features per timestep seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in ``fit``, when its sequences were DataFrames with string columns.
+    net_ : skorch.NeuralNet
+        The fitted net; ``net_.history`` holds the per-epoch log.
+    start_count_, transition_count_, class_count_ : ndarray
+        First labels (n_classes,), label changes (n_classes, n_classes; ``[i, j]``: class
+        ``j`` right after class ``i``) and labels (n_classes,) counted over the training
+        sequences: what ``decoder="viterbi"`` learns.
+    temperature_ : float
+        Temperature that calibrates the network's probabilities on (a sample of at most
+        262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
+    shortest_segment_ : int
+        The shortest training segment that touches neither end of its sequence (0: none):
+        what ``min_segment_length="auto"`` uses.
+"""
+
+
 def fill_shared_docs(cls):
-    """Put the shared keywords' documentation where a labeler's docstring says ``{shared}``."""
-    cls.__doc__ = cls.__doc__.replace("    {shared}\n", _SHARED_DOCS.lstrip("\n"))
+    """Put the shared documentation where a labeler's docstring says ``{shared}`` (keywords)
+    and ``{shared_attributes}`` (fitted attributes)."""
+    cls.__doc__ = cls.__doc__.replace("    {shared}\n", _SHARED_DOCS.lstrip("\n")).replace(
+        "    {shared_attributes}\n", _SHARED_ATTRIBUTE_DOCS.lstrip("\n")
+    )
     return cls
 
 

@@ -67,22 +67,7 @@ class TCNLabeler(BaseSequenceLabeler):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Labels seen in ``fit``, sorted.
-    n_features_in_ : int
-        Features per timestep seen in ``fit``.
-    net_ : skorch.NeuralNet
-        The fitted net; ``net_.history`` holds the per-epoch log.
-    start_count_, transition_count_, class_count_ : ndarray of shape (n_classes,), \
-(n_classes, n_classes), (n_classes,)
-        First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
-        labels counted over the training sequences: what ``decoder="viterbi"`` learns.
-    temperature_ : float
-        Temperature that calibrates the network's probabilities on (a sample of at most
-        262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
-    shortest_segment_ : int
-        The shortest training segment that touches neither end of its sequence (0: none):
-        what ``min_segment_length="auto"`` uses.
+    {shared_attributes}
     receptive_field_ : int
         Input steps one output depends on: ``1 + 2 * (kernel_size - 1) * (2**n_blocks - 1)``.
 
@@ -234,22 +219,7 @@ class LSTMLabeler(BaseSequenceLabeler):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Labels seen in ``fit``, sorted.
-    n_features_in_ : int
-        Features per timestep seen in ``fit``.
-    net_ : skorch.NeuralNet
-        The fitted net; ``net_.history`` holds the per-epoch log.
-    start_count_, transition_count_, class_count_ : ndarray of shape (n_classes,), \
-(n_classes, n_classes), (n_classes,)
-        First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
-        labels counted over the training sequences: what ``decoder="viterbi"`` learns.
-    temperature_ : float
-        Temperature that calibrates the network's probabilities on (a sample of at most
-        262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
-    shortest_segment_ : int
-        The shortest training segment that touches neither end of its sequence (0: none):
-        what ``min_segment_length="auto"`` uses.
+    {shared_attributes}
 
     See Also
     --------
@@ -383,22 +353,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Labels seen in ``fit``, sorted.
-    n_features_in_ : int
-        Features per timestep seen in ``fit``.
-    net_ : skorch.NeuralNet
-        The fitted net; ``net_.history`` holds the per-epoch log.
-    start_count_, transition_count_, class_count_ : ndarray of shape (n_classes,), \
-(n_classes, n_classes), (n_classes,)
-        First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
-        labels counted over the training sequences: what ``decoder="viterbi"`` learns.
-    temperature_ : float
-        Temperature that calibrates the network's probabilities on (a sample of at most
-        262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
-    shortest_segment_ : int
-        The shortest training segment that touches neither end of its sequence (0: none):
-        what ``min_segment_length="auto"`` uses.
+    {shared_attributes}
 
     See Also
     --------
@@ -543,24 +498,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Labels seen in ``fit``, sorted.
-    n_features_in_ : int
-        Features per timestep seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names seen in ``fit``, when its sequences were DataFrames with string columns.
-    net_ : skorch.NeuralNet
-        The fitted net; ``net_.history`` holds the per-epoch log.
-    start_count_, transition_count_, class_count_ : ndarray of shape (n_classes,), \
-(n_classes, n_classes), (n_classes,)
-        First labels, label changes (``[i, j]``: class ``j`` right after class ``i``) and
-        labels counted over the training sequences: what ``decoder="viterbi"`` learns.
-    temperature_ : float
-        Temperature that calibrates the network's probabilities on (a sample of at most
-        262,144 steps of) the training data; Viterbi divides the log-probabilities by it.
-    shortest_segment_ : int
-        The shortest training segment that touches neither end of its sequence (0: none):
-        what ``min_segment_length="auto"`` uses.
+    {shared_attributes}
     receptive_field_ : int
         Input steps one output depends on: the stages' fields added up, less the overlaps.
 
