@@ -558,7 +558,10 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         return out, was_3d
 
     def start_stream(self, *, output="proba"):
-        """Label live streams as their samples arrive, exactly as offline (causal models).
+        """Label live streams as their samples arrive, exactly as offline.
+
+        Causal models label each sample at once, models with a bounded look-ahead after it
+        (``delay``); a bidirectional LSTM or ConvLSTM, which needs the whole future, refuses.
 
         Parameters
         ----------

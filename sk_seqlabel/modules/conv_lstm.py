@@ -3,10 +3,9 @@
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .base import SequenceModule
-from .recurrence import PATHS, chunk_bounds, recurrence_precision, run_lstm, run_lstm_chunked
+from .recurrence import PATHS, chunk_bounds, run_lstm, run_lstm_carried, run_lstm_chunked
 
 __all__ = ["ConvLSTM"]
 
@@ -244,30 +243,10 @@ class ConvLSTM(SequenceModule):
         beyond = torch.arange(needed, device=inputs.device) >= n_inputs[:, None]
         # the same convolution as forward's; each kept step reads only real or zero inputs
         features = self._features(inputs, beyond)[:, left : left + steps]
-        recurrent, hx = self._carry_lstm(self._pool(features), n_windows, hx)
-        return self._head(recurrent, features), hx
-
-    def _carry_lstm(self, pooled, n_steps, hx):
-        """The LSTM over each row's first ``n_steps`` pooled steps, from its ``(h, c)``.
-
-        ``hx`` is ``(h, c)``, (rows, num_layers, hidden_size) each. Packing makes a row's final
-        state the one after its own last step; a row with no step runs one (packing needs
-        it) whose state is dropped.
-        """
-        h, c = hx
-        packed = pack_padded_sequence(
-            pooled.to(self.lstm.weight_ih_l0.dtype),
-            n_steps.clamp(min=1).cpu(),
-            batch_first=True,
-            enforce_sorted=False,
+        recurrent, hx = run_lstm_carried(
+            self.lstm, self._pool(features), n_windows, hx, self.low_precision_recurrence
         )
-        start = (h.transpose(0, 1).contiguous(), c.transpose(0, 1).contiguous())
-        with recurrence_precision(pooled, self.low_precision_recurrence):
-            out, (h_next, c_next) = self.lstm(packed, start)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=pooled.shape[1])
-        moved = (n_steps > 0)[:, None, None]
-        h = torch.where(moved, h_next.transpose(0, 1), h)
-        return out, (h, torch.where(moved, c_next.transpose(0, 1), c))
+        return self._head(recurrent, features), hx
 
     def _conv_context(self):
         """``(left, right)``: the input steps the convolution reads before and after a step."""

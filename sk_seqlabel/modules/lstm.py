@@ -6,10 +6,10 @@ The padding-exact recurrence lives in :mod:`~sk_seqlabel.modules.recurrence`, sh
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
+from torch.nn.utils.rnn import pad_sequence
 
 from .base import SequenceModule
-from .recurrence import PATHS, recurrence_precision, run_lstm, run_lstm_chunked
+from .recurrence import PATHS, run_lstm, run_lstm_carried, run_lstm_chunked
 
 __all__ = ["LSTM"]
 
@@ -88,17 +88,8 @@ class LSTM(SequenceModule):
         ``lengths`` (each >= 1) are the new steps per row; packing makes each row's final
         state the one after its own last step, whatever the padding.
         """
-        packed = pack_padded_sequence(
-            x.to(self.lstm.weight_ih_l0.dtype),
-            lengths.cpu(),
-            batch_first=True,
-            enforce_sorted=False,
-        )
-        hx = tuple(s.transpose(0, 1).contiguous() for s in state)
-        with recurrence_precision(x, self.low_precision_recurrence):
-            out, (h, c) = self.lstm(packed, hx)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return self.head(out), lengths, (h.transpose(0, 1), c.transpose(0, 1))
+        out, state = run_lstm_carried(self.lstm, x, lengths, state, self.low_precision_recurrence)
+        return self.head(out), lengths, state
 
     def __init__(
         self,

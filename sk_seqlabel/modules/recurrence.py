@@ -21,6 +21,7 @@ __all__ = [
     "recurrence_precision",
     "reverse_padded",
     "run_lstm",
+    "run_lstm_carried",
     "run_lstm_chunked",
 ]
 
@@ -466,3 +467,45 @@ def chunk_bounds(n_steps, chunk_length):
     [(0, 4), (4, 8), (8, 10)]
     """
     return [(a, min(a + chunk_length, n_steps)) for a in range(0, n_steps, chunk_length)]
+
+
+def run_lstm_carried(lstm, x, n_steps, hx, low_precision=True):
+    """Run a one-way ``lstm`` over each row's first ``n_steps`` steps from its own state.
+
+    What a live stream needs: packing makes each row's final state the one after its own last
+    real step, whatever the padding; a row with no step (``n_steps == 0``) runs one, because
+    packing needs it, and keeps its state.
+
+    Parameters
+    ----------
+    lstm : torch.nn.LSTM
+        One direction, ``batch_first=True``.
+    x : torch.Tensor of shape (rows, time, input_size)
+    n_steps : torch.Tensor of shape (rows,), int64
+        Real steps per row, each in ``[0, time]``.
+    hx : tuple of torch.Tensor
+        ``(h, c)``, each (rows, num_layers, hidden_size): batch first, as streams carry them.
+    low_precision : bool, default=True
+        As in :func:`run_lstm`.
+
+    Returns
+    -------
+    out : torch.Tensor of shape (rows, time, hidden_size)
+        Values beyond each row's ``n_steps`` are arbitrary.
+    hx : tuple of torch.Tensor
+        The state after each row's steps, batch first.
+    """
+    h, c = hx
+    packed = pack_padded_sequence(
+        x.to(lstm.weight_ih_l0.dtype),
+        n_steps.clamp(min=1).cpu(),
+        batch_first=True,
+        enforce_sorted=False,
+    )
+    start = (h.transpose(0, 1).contiguous(), c.transpose(0, 1).contiguous())
+    with recurrence_precision(x, low_precision):
+        out, (h_next, c_next) = lstm(packed, start)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    moved = (n_steps.to(h.device) > 0)[:, None, None]
+    h = torch.where(moved, h_next.transpose(0, 1), h)
+    return out, (h, torch.where(moved, c_next.transpose(0, 1), c))
