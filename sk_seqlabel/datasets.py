@@ -1,8 +1,8 @@
-"""Data sets for sequence labelling: a synthetic generator and real activity streams.
+"""Data sets for sequence labelling: synthetic generators and real activity streams.
 
-Both functions follow the package's data contract: ``X`` is a list of float32 arrays of shape
+Every function follows the package's data contract: ``X`` is a list of float32 arrays of shape
 ``(T_i, n_features)`` and ``y`` a list of 1-D label arrays of shape ``(T_i,)``, with lengths that
-differ between sequences. Both are seeded, so the same ``random_state`` gives the same data.
+differ between sequences. All are seeded, so the same ``random_state`` gives the same data.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import functools
 import numbers
 
 import numpy as np
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import Bunch, check_random_state, check_scalar
 
-__all__ = ["load_activity_streams", "make_sequence_labeling"]
+__all__ = ["load_activity_streams", "make_markov_songs", "make_sequence_labeling"]
 
 # Smallest distance between two class means of make_sequence_labeling (noise=1.0 is its std).
 _MIN_SEPARATION = 2.5
@@ -118,10 +118,7 @@ def make_sequence_labeling(
     rng = check_random_state(random_state)
 
     means = _class_means(n_classes, n_features, rng)
-    # Drawing exp(uniform(log a, log(b + 1))) and flooring gives every integer in [a, b] with a
-    # probability proportional to log((k + 1) / k): log-uniform, with b reachable.
-    log_lengths = rng.uniform(np.log(min_length), np.log(max_length + 1), size=n_sequences)
-    lengths = np.clip(np.floor(np.exp(log_lengths)).astype(np.int64), min_length, max_length)
+    lengths = _log_uniform_lengths(min_length, max_length, n_sequences, rng)
 
     X, y = [], []
     for length in lengths:
@@ -130,6 +127,14 @@ def make_sequence_labeling(
         X.append(features.astype(np.float32))
         y.append(labels)
     return X, y
+
+
+def _log_uniform_lengths(min_length, max_length, n_sequences, rng):
+    """``n_sequences`` integers in ``[min_length, max_length]``, log-uniformly distributed."""
+    # Drawing exp(uniform(log a, log(b + 1))) and flooring gives every integer in [a, b] with a
+    # probability proportional to log((k + 1) / k): log-uniform, with b reachable.
+    log_lengths = rng.uniform(np.log(min_length), np.log(max_length + 1), size=n_sequences)
+    return np.clip(np.floor(np.exp(log_lengths)).astype(np.int64), min_length, max_length)
 
 
 def _class_means(n_classes, n_features, rng):
@@ -154,6 +159,252 @@ def _piecewise_constant_labels(length, n_classes, mean_segment_length, rng):
         # Adding 1 .. n_classes - 1 modulo n_classes picks uniformly among the other classes.
         label = (label + rng.randint(1, n_classes)) % n_classes
     return labels
+
+
+#: Largest transition table make_markov_songs builds (n_symbols ** (order + 1) probabilities).
+_MAX_TABLE_SIZE = 10**7
+
+
+def make_markov_songs(
+    n_sequences=100,
+    *,
+    min_length=50,
+    max_length=200,
+    n_symbols=12,
+    n_keys=3,
+    order=2,
+    concentration=0.1,
+    random_state=None,
+    return_limit=False,
+):
+    """Generate next-note prediction data from a Markov chain of songs in several keys.
+
+    A next-step benchmark with a known limit: each song is a sequence of notes, ``X`` encodes
+    the notes ``s[:-1]`` and ``y`` is the next note ``s[1:]``, so labelling step ``t`` means
+    predicting note ``t + 1`` from notes ``0 .. t``. The best accuracy any causal predictor can
+    reach is computed exactly for the drawn data (``return_limit=True``).
+
+    The construction, step by step:
+
+    1. One chain of order ``order`` over ``n_symbols`` notes is drawn per call: for every
+       context of ``order`` previous notes, the distribution of the next note is drawn from a
+       symmetric Dirichlet distribution with parameter ``concentration`` (small values give
+       peaked, predictable transitions). The first ``order`` notes of a song follow the chain's
+       own start distributions, drawn the same way: the first note from a distribution of
+       order 0, the second from one of order 1 given the first, and so on.
+    2. Each song draws its key ``k`` uniformly from ``0 .. n_keys - 1``; its notes are a
+       sequence of the chain transposed by ``k`` semitones: ``s[t] = (b[t] + k) % n_symbols``
+       where ``b`` follows the chain. The key is not in ``X``, so a good predictor infers it
+       from the notes seen so far.
+    3. Each song has ``T_i + 1`` notes, with ``T_i`` drawn log-uniformly from the integers
+       ``[min_length, max_length]`` (as in :func:`make_sequence_labeling`).
+
+    The Bayes-optimal causal predictor at step ``t`` predicts the note ``c`` that maximises
+    ``sum_k P(k | s[0..t]) P(c | last order notes, k)``, where the key posterior
+    ``P(k | s[0..t])`` comes from exact forward filtering (in log space) from the uniform key
+    prior. Its expected accuracy on the drawn songs, the mean over all timesteps of the largest
+    predictive probability, is the limit no causal model can beat on average.
+    ``benchmarks/next_step.py`` measures the causal labelers against it
+    (``benchmarks/RESULTS.md``, section 17).
+
+    Parameters
+    ----------
+    n_sequences : int, default=100
+        Number of songs.
+    min_length, max_length : int, default=50, 200
+        Inclusive bounds of the number of timesteps ``T_i`` (a song has ``T_i + 1`` notes),
+        ``1 <= min_length <= max_length``.
+    n_symbols : int, default=12
+        Number of distinct notes, at least 2: the twelve semitones of an octave by default.
+    n_keys : int, default=3
+        Number of keys, from 1 to ``n_symbols``; key ``k`` transposes by ``k`` semitones.
+        With one key the limit is that of the chain alone.
+    order : int, default=2
+        Number of previous notes the next one depends on (given the key), at least 1, with
+        ``n_symbols ** (order + 1)`` at most ten million.
+    concentration : float, default=0.1
+        Parameter of the symmetric Dirichlet distributions of the transitions, above 0.
+        Smaller is more predictable; as it grows the transitions approach uniform and the limit
+        approaches chance, ``1 / n_symbols``.
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator that makes the output reproducible.
+    return_limit : bool, default=False
+        If True, also return the Bayes-optimal causal predictions and their accuracy.
+
+    Returns
+    -------
+    X : list of ndarray of shape (T_i, n_symbols), dtype float32
+        One-hot encoding of the notes ``s[:-1]`` of each song.
+    y : list of ndarray of shape (T_i,), dtype int64
+        The next note, ``s[1:]``: ``y[i][t] == X[i][t + 1].argmax()``.
+    limit : :class:`~sklearn.utils.Bunch`
+        Only if ``return_limit=True``, with the keys:
+
+        - ``expected_accuracy`` (float): the Bayes limit, the mean over all timesteps of the
+          largest Bayes predictive probability.
+        - ``realised_accuracy`` (float): accuracy of the Bayes predictor's argmax on ``y``;
+          it differs from the limit by sampling error alone.
+        - ``proba`` (list of ndarray of shape (T_i, n_symbols), float64): the Bayes predictive
+          distribution of the next note at every timestep.
+        - ``song_keys`` (ndarray of shape (n_sequences,), int64): the key of every song.
+        - ``key_known_accuracy`` (float): expected accuracy of the chain's own predictor told
+          each song's key, an upper bound of the limit.
+        - ``key_blind_accuracy`` (float): expected accuracy of the predictor that weighs the
+          keys by their prior alone and never updates it from the notes.
+
+        An expected accuracy of predictions ``p`` is ``proba[i][t, p[i][t]]`` averaged over
+        all timesteps: the same quantity as an accuracy, with less sampling noise.
+
+    See Also
+    --------
+    make_sequence_labeling : Noisy features with piecewise-constant labels.
+
+    Examples
+    --------
+    >>> from sk_seqlabel.datasets import make_markov_songs
+    >>> X, y, limit = make_markov_songs(n_sequences=50, random_state=0, return_limit=True)
+    >>> X[0].shape[1], X[0].dtype, y[0].dtype
+    (12, dtype('float32'), dtype('int64'))
+    >>> bool((X[0][1:].argmax(axis=1) == y[0][:-1]).all())
+    True
+    >>> limit.key_blind_accuracy < limit.expected_accuracy < limit.key_known_accuracy < 1
+    True
+    """
+    n_sequences = _check_int(n_sequences, "n_sequences", min_val=1)
+    min_length = _check_int(min_length, "min_length", min_val=1)
+    max_length = _check_int(max_length, "max_length", min_val=1)
+    _check_range(min_length, max_length, "min_length", "max_length")
+    n_symbols = _check_int(n_symbols, "n_symbols", min_val=2)
+    n_keys = _check_int(n_keys, "n_keys", min_val=1, max_val=n_symbols)
+    order = _check_int(order, "order", min_val=1)
+    if n_symbols ** (order + 1) > _MAX_TABLE_SIZE:
+        raise ValueError(
+            f"order={order} with n_symbols={n_symbols} needs a transition table of "
+            f"{n_symbols}**{order + 1} = {n_symbols ** (order + 1):,} probabilities, more than "
+            f"{_MAX_TABLE_SIZE:,}; lower order or n_symbols."
+        )
+    concentration = float(
+        check_scalar(
+            concentration, "concentration", numbers.Real, min_val=0, include_boundaries="neither"
+        )
+    )
+    rng = check_random_state(random_state)
+
+    tables = _markov_tables(n_symbols, order, concentration, rng)
+    lengths = _log_uniform_lengths(min_length, max_length, n_sequences, rng)
+    keys = rng.randint(n_keys, size=n_sequences).astype(np.int64)
+    eye = np.eye(n_symbols, dtype=np.float32)
+    X, y, songs = [], [], []
+    for length, key in zip(lengths, keys, strict=True):
+        song = (_sample_chain(tables, length + 1, rng) + key) % n_symbols
+        X.append(eye[song[:-1]])
+        y.append(song[1:])
+        songs.append(song)
+    if not return_limit:
+        return X, y
+    return X, y, _bayes_limit(songs, keys, tables, n_keys)
+
+
+def _markov_tables(n_symbols, order, concentration, rng):
+    """Transition tables of orders ``0 .. order``: ``tables[j]`` has shape (n**j, n).
+
+    Row ``r`` of ``tables[j]`` is the distribution of the next note after the ``j`` notes whose
+    base-``n_symbols`` digits, oldest first, spell ``r``.
+    """
+    alpha = np.full(n_symbols, concentration)
+    tables = []
+    for j in range(order + 1):
+        table = rng.dirichlet(alpha, size=n_symbols**j)
+        # At small concentrations every gamma draw behind a Dirichlet row can underflow to
+        # 0, and the row to 0 / 0 (about one row in 6,000 at 1e-3): such a row is a point
+        # mass, so its mass goes on one note.
+        bad = ~np.isfinite(table).all(axis=1)
+        table[bad] = np.eye(n_symbols)[rng.randint(n_symbols, size=int(bad.sum()))]
+        tables.append(table)
+    return tables
+
+
+def _contexts(notes, order, n_symbols):
+    """Where the successor of each note is drawn from: ``(index, orders)``.
+
+    ``notes`` has shape (..., T). The note after ``notes[..., t]`` is drawn from row
+    ``index[..., t]`` of table ``orders[t] = min(t + 1, order)``: the row the last
+    ``orders[t]`` notes up to ``t`` spell (see :func:`_markov_tables`). ``index`` has the
+    shape of ``notes``, ``orders`` shape (T,).
+    """
+    length = notes.shape[-1]
+    index = np.zeros(notes.shape, dtype=np.int64)
+    for lag in range(order):
+        # Note t - lag is the digit of weight n**lag in the context of step t.
+        index[..., lag:] += notes[..., : length - lag] * n_symbols**lag
+    orders = np.minimum(np.arange(1, length + 1), order)
+    return index, orders
+
+
+def _sample_chain(tables, n_notes, rng):
+    """One sequence of ``n_notes`` notes of the chain (key 0), as int64."""
+    order = len(tables) - 1
+    n_symbols = tables[0].shape[1]
+    cumulative = [np.cumsum(table, axis=1) for table in tables]
+    uniforms = rng.random_sample(n_notes)
+    notes = np.empty(n_notes, dtype=np.int64)
+    context = 0
+    for t in range(n_notes):
+        j = min(t, order)
+        note = int(np.searchsorted(cumulative[j][context], uniforms[t], side="right"))
+        # A cumulative sum may end a rounding error below 1.
+        notes[t] = min(note, n_symbols - 1)
+        context = (context * n_symbols + notes[t]) % n_symbols ** min(t + 1, order)
+    return notes
+
+
+def _bayes_limit(songs, keys, tables, n_keys):
+    """Bayes-optimal causal predictions of ``songs[i][1:]`` and their expected accuracies.
+
+    For each song and each key ``k``, the song is transposed back by ``k`` and scored by the
+    chain; the key posterior after notes ``0 .. t`` is the normalised product of the uniform
+    prior and the probabilities of those notes (log space, so long songs do not underflow).
+    """
+    order = len(tables) - 1
+    n_symbols = tables[0].shape[1]
+    shifts = np.arange(n_keys)
+    # unshift[k, c]: the note of the untransposed chain that note c is in key k.
+    unshift = (np.arange(n_symbols)[None, :] - shifts[:, None]) % n_symbols
+    proba, hits, best, known, blind = [], 0, 0.0, 0.0, 0.0
+    for song, key in zip(songs, keys, strict=True):
+        base = unshift[:, song]  # (K, T + 1): the song in each key's own notes
+        context, orders = _contexts(base[:, :-1], order, n_symbols)
+        # rows[k, t, c']: probability of base note c' after notes 0 .. t, in key k.
+        rows = np.empty((n_keys, len(song) - 1, n_symbols))
+        for j in np.unique(orders):
+            rows[:, orders == j] = tables[j][context[:, orders == j]]
+        with np.errstate(divide="ignore"):
+            first = np.log(tables[0][0, base[:, 0]])
+            later = np.log(np.take_along_axis(rows, base[:, 1:, None], axis=2)[..., 0])
+        # Log joint of notes 0 .. t and key k, up to the constant log prior.
+        log_joint = first[:, None] + np.concatenate(
+            [np.zeros((n_keys, 1)), np.cumsum(later[:, :-1], axis=1)], axis=1
+        )
+        posterior = np.exp(log_joint - log_joint.max(axis=0))
+        posterior /= posterior.sum(axis=0)
+        # predictive[k, t, c]: probability of note c (in the song's notes) in key k.
+        predictive = np.take_along_axis(rows, unshift[:, None, :], axis=2)
+        song_proba = np.einsum("kt,ktc->tc", posterior, predictive)
+        proba.append(song_proba)
+        hits += int((song_proba.argmax(axis=1) == song[1:]).sum())
+        best += song_proba.max(axis=1).sum()
+        known += predictive[key].max(axis=1).sum()
+        blind_choice = predictive.mean(axis=0).argmax(axis=1)
+        blind += np.take_along_axis(song_proba, blind_choice[:, None], axis=1).sum()
+    n_steps = sum(len(song) - 1 for song in songs)
+    return Bunch(
+        expected_accuracy=float(best / n_steps),
+        realised_accuracy=hits / n_steps,
+        proba=proba,
+        song_keys=np.asarray(keys, dtype=np.int64),
+        key_known_accuracy=float(known / n_steps),
+        key_blind_accuracy=float(blind / n_steps),
+    )
 
 
 @functools.cache

@@ -3,7 +3,15 @@ import itertools
 import numpy as np
 import pytest
 
-from sk_seqlabel.datasets import _load_basic_motions, load_activity_streams, make_sequence_labeling
+from sk_seqlabel.datasets import (
+    _bayes_limit,
+    _load_basic_motions,
+    _markov_tables,
+    _sample_chain,
+    load_activity_streams,
+    make_markov_songs,
+    make_sequence_labeling,
+)
 
 ACTIVITIES = {"badminton", "running", "standing", "walking"}
 
@@ -127,6 +135,189 @@ def test_make_sequence_labeling_is_learnable_per_timestep():
 def test_make_sequence_labeling_rejects_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_sequence_labeling(**kwargs)
+
+
+# --- make_markov_songs ---------------------------------------------------------------------------
+
+
+def _songs(X, y):
+    """The whole songs back from ``X`` (one-hot notes ``s[:-1]``) and ``y`` (``s[1:]``)."""
+    return [np.concatenate([x.argmax(axis=1), labels[-1:]]) for x, labels in zip(X, y, strict=True)]
+
+
+def _brute_force_proba(song, tables, n_keys):
+    """P(next note | notes 0 .. t) for every t, by summing the joint over keys directly."""
+    order = len(tables) - 1
+    n_symbols = tables[0].shape[1]
+
+    def note_proba(previous, note, key):
+        context = previous[max(0, len(previous) - order) :]
+        row = 0
+        for past in context:
+            row = row * n_symbols + (past - key) % n_symbols
+        return tables[len(context)][row, (note - key) % n_symbols]
+
+    out = []
+    for t in range(len(song) - 1):
+        seen = list(song[: t + 1])
+        joint = [
+            np.prod([note_proba(seen[:i], seen[i], k) for i in range(t + 1)]) / n_keys
+            for k in range(n_keys)
+        ]
+        out.append(
+            [
+                sum(joint[k] * note_proba(seen, c, k) for k in range(n_keys)) / sum(joint)
+                for c in range(n_symbols)
+            ]
+        )
+    return np.array(out)
+
+
+def test_make_markov_songs_shapes_dtypes_and_lengths():
+    X, y = make_markov_songs(30, min_length=10, max_length=40, n_symbols=7, random_state=0)
+    assert len(X) == len(y) == 30
+    for notes, labels in zip(X, y, strict=True):
+        assert notes.dtype == np.float32 and labels.dtype == np.int64
+        assert notes.ndim == 2 and notes.shape[1] == 7
+        assert labels.shape == (notes.shape[0],)
+        assert 10 <= len(notes) <= 40
+        # One-hot: exactly one 1 per row, the rest 0.
+        np.testing.assert_array_equal(notes.sum(axis=1), 1.0)
+        assert set(np.unique(notes)) == {0.0, 1.0}
+        assert labels.min() >= 0 and labels.max() < 7
+    assert len({len(notes) for notes in X}) > 5
+
+
+def test_make_markov_songs_labels_are_the_next_note():
+    X, y = make_markov_songs(20, random_state=0)
+    for notes, labels in zip(X, y, strict=True):
+        np.testing.assert_array_equal(labels[:-1], notes[1:].argmax(axis=1))
+
+
+def test_make_markov_songs_is_deterministic_per_seed():
+    X1, y1, limit1 = make_markov_songs(10, random_state=4, return_limit=True)
+    X2, y2, limit2 = make_markov_songs(10, random_state=np.random.RandomState(4), return_limit=True)
+    X3, _ = make_markov_songs(10, random_state=5)
+    for a, b in zip(X1 + y1 + limit1.proba, X2 + y2 + limit2.proba, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert limit1.expected_accuracy == limit2.expected_accuracy
+    assert not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(X1, X3, strict=True))
+
+
+def test_make_markov_songs_limit_lies_between_chance_and_one():
+    _, y, limit = make_markov_songs(200, random_state=0, return_limit=True)
+    assert limit.proba[0].shape == (len(y[0]), 12)
+    for proba in limit.proba:
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # A peaked chain is far more predictable than chance (1 / 12), but not deterministic.
+    assert 0.3 < limit.expected_accuracy < 0.95
+    assert limit.key_blind_accuracy <= limit.expected_accuracy <= limit.key_known_accuracy < 1
+    assert set(limit.song_keys.tolist()) == {0, 1, 2}
+
+
+def test_make_markov_songs_bayes_predictor_reaches_its_expected_accuracy():
+    _, y, limit = make_markov_songs(400, random_state=1, return_limit=True)
+    best = np.concatenate([proba.max(axis=1) for proba in limit.proba])
+    # Hits of the Bayes argmax are Bernoulli(best[t]) given the past: their mean differs from
+    # the mean of best[t] by sampling error alone, with this standard error.
+    standard_error = np.sqrt(np.sum(best * (1 - best))) / len(best)
+    assert len(best) > 30_000
+    assert abs(limit.realised_accuracy - limit.expected_accuracy) < 4 * standard_error
+    hits = np.concatenate(
+        [proba.argmax(axis=1) == labels for proba, labels in zip(limit.proba, y, strict=True)]
+    )
+    assert limit.realised_accuracy == pytest.approx(hits.mean())
+
+
+def test_make_markov_songs_notes_follow_the_predictive_distribution():
+    # With one key the Bayes predictive distribution is the chain's own row: the drawn notes
+    # must follow it, and the limit is the chain's (told the key or not, nothing changes).
+    X, y, limit = make_markov_songs(300, n_keys=1, random_state=2, return_limit=True)
+    assert limit.expected_accuracy == limit.key_known_accuracy == limit.key_blind_accuracy
+    proba = np.concatenate(limit.proba)
+    contexts = np.concatenate([_contexts_of(notes) for notes in X])
+    labels = np.concatenate(y)
+    # The most frequent (previous note, note) context after the first steps.
+    values, counts = np.unique(contexts[contexts >= 0], return_counts=True)
+    context = values[counts.argmax()]
+    at = np.flatnonzero(contexts == context)
+    assert len(at) > 1000
+    np.testing.assert_allclose(proba[at], np.broadcast_to(proba[at[0]], proba[at].shape))
+    frequencies = np.bincount(labels[at], minlength=12) / len(at)
+    np.testing.assert_allclose(frequencies, proba[at[0]], atol=0.05)
+
+
+def _contexts_of(notes):
+    """12 * previous note + note at each step, -1 at the first (no previous note)."""
+    current = notes.argmax(axis=1)
+    return np.concatenate([[-1], 12 * current[:-1] + current[1:]])
+
+
+@pytest.mark.parametrize(("order", "n_keys"), [(1, 2), (2, 3), (3, 4)])
+def test_bayes_limit_matches_a_brute_force_sum_over_keys(order, n_keys):
+    rng = np.random.RandomState(order)
+    tables = _markov_tables(4, order, 0.3, rng)
+    keys = rng.randint(n_keys, size=6)
+    songs = [(_sample_chain(tables, 9, rng) + k) % 4 for k in keys]
+    limit = _bayes_limit(songs, keys, tables, n_keys)
+    for song, proba in zip(songs, limit.proba, strict=True):
+        np.testing.assert_allclose(proba, _brute_force_proba(song, tables, n_keys), rtol=1e-10)
+
+
+def test_make_markov_songs_limit_needs_the_key_posterior():
+    # Keys change which notes follow which: a predictor that never learns the key from the
+    # notes falls far below the limit, and one told the key gains little over inferring it.
+    _, _, limit = make_markov_songs(300, n_keys=6, random_state=0, return_limit=True)
+    assert limit.expected_accuracy > limit.key_blind_accuracy + 0.2
+    assert limit.key_known_accuracy - limit.expected_accuracy < 0.02
+    first_steps = np.array([proba[0].max() for proba in limit.proba])
+    later_steps = np.array([proba[10].max() for proba in limit.proba if len(proba) > 10])
+    # After a few notes the key is known: later steps are predicted better than the first.
+    assert later_steps.mean() > first_steps.mean()
+
+
+def test_make_markov_songs_concentration_sets_the_difficulty():
+    limits = [
+        make_markov_songs(100, concentration=c, random_state=0, return_limit=True)[2]
+        for c in (0.05, 0.5, 1000.0)
+    ]
+    accuracies = [limit.expected_accuracy for limit in limits]
+    assert accuracies[0] > accuracies[1] > accuracies[2]
+    # Almost uniform transitions: the limit is close to chance.
+    assert accuracies[2] == pytest.approx(1 / 12, abs=0.02)
+
+
+def test_markov_tables_are_distributions_even_when_the_dirichlet_underflows():
+    # At this concentration about a third of numpy's Dirichlet rows come out as NaN.
+    tables = _markov_tables(12, 2, 1e-4, np.random.RandomState(0))
+    assert [table.shape for table in tables] == [(1, 12), (12, 12), (144, 12)]
+    for table in tables:
+        assert np.isfinite(table).all()
+        np.testing.assert_allclose(table.sum(axis=1), 1.0)
+    _, _, limit = make_markov_songs(20, concentration=1e-4, random_state=0, return_limit=True)
+    assert 0.99 < limit.expected_accuracy <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n_sequences": 0}, ValueError, "n_sequences"),
+        ({"min_length": 0}, ValueError, "min_length"),
+        ({"min_length": 50, "max_length": 10}, ValueError, "min_length=50 is greater"),
+        ({"n_symbols": 1}, ValueError, "n_symbols"),
+        ({"n_keys": 0}, ValueError, "n_keys"),
+        ({"n_keys": 13}, ValueError, "n_keys"),
+        ({"order": 0}, ValueError, "order"),
+        ({"order": 6}, ValueError, r"12\*\*7 = 35,831,808 probabilities"),
+        ({"concentration": 0.0}, ValueError, "concentration"),
+        ({"concentration": "low"}, TypeError, "concentration"),
+        ({"n_keys": 2.0}, TypeError, "n_keys"),
+        ({"order": True}, TypeError, "order"),
+    ],
+)
+def test_make_markov_songs_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        make_markov_songs(**kwargs)
 
 
 # --- load_activity_streams -----------------------------------------------------------------------
