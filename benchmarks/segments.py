@@ -350,11 +350,11 @@ def main(argv=None):
         model_path, mode, n_steps = args.long_child
         long_child(model_path, mode, int(n_steps))
         return
+    env = common.environment(torch.device("cpu"))
+    print(common.describe_run(env))
     if args.long:
         import tempfile
 
-        env = common.environment(torch.device("cpu"))
-        print(common.describe_run(env))
         with tempfile.TemporaryDirectory() as tmp:
             rows = long_recording(args.long, f"{tmp}/model.joblib")
         if args.json:
@@ -364,8 +364,6 @@ def main(argv=None):
         args.max_epochs = 2 if args.tiny else 40
     if args.tiny:
         args.seeds = 1
-    env = common.environment(torch.device("cpu"))
-    print(common.describe_run(env))
     rows = run(args)
     print()
     print(summary(rows))
