@@ -294,7 +294,7 @@ class FixedLagState:
         self.decoder = decoder
         n_classes = len(decoder.log_start)
         d, lag = decoder.min_segment_length, decoder.lag
-        self.delta = np.full(n_classes * d, -np.inf)
+        self.state = np.full(n_classes * (d + 1), -np.inf)  # see _decoding_kernels
         self.came_from = np.zeros((lag + 1, n_classes), dtype=np.int32)
         self.stayed = np.zeros((lag + 1, n_classes), dtype=np.bool_)
         self.n_steps = 0
@@ -312,7 +312,7 @@ class FixedLagState:
             dec.log_start,
             dec.log_transition,
             dec.min_segment_length,
-            self.delta,
+            self.state,
             self.came_from,
             self.stayed,
             self.n_steps,
@@ -326,7 +326,7 @@ class FixedLagState:
         dec = self.decoder
         out = np.empty(min(dec.lag, self.n_steps), dtype=np.int64)
         _kernels().fixed_lag_close(
-            dec.min_segment_length, self.delta, self.came_from, self.stayed, self.n_steps, out
+            dec.min_segment_length, self.state, self.came_from, self.stayed, self.n_steps, out
         )
         return out
 

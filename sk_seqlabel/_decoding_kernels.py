@@ -13,69 +13,112 @@ __all__ = ["fixed_lag_close", "fixed_lag_update", "viterbi"]
 
 NORMALIZE_EVERY = 16
 
-# States: class c, segment position k (0 .. d-1) at index c * d + k; k = d - 1 is the state
-# that may stay (self-loop) or leave to another class's k = 0. Back-pointers per step and
-# class: came_from[c] (the class left to enter c) and stayed[c] (whether c's last state came
-# from itself); every other move is fixed, so d does not multiply the back-pointer memory.
+# Logical states: class c, segment position k (0 .. d-1) at index c * d + k; k = d - 1 is the
+# state that may stay (self-loop) or leave to another class's k = 0. Back-pointers per step
+# and class: came_from[c] (the class left to enter c) and stayed[c] (whether c's last state
+# came from itself); every other move is fixed, so d does not multiply the back-pointer memory.
+#
+# The scores of those states are kept in a block of d + 1 numbers per class, so that a step
+# costs O(n_classes ** 2) whatever d: F (the last state's score), G (the running sum of the
+# class's own transition and step scores) and a ring of d - 1 numbers W. A chain state k
+# scores W[(t - k) % (d - 1)] + G at step t: moving one place along the chain adds the same
+# own + step score to every chain state, which adding it to G does at once, and the entry of
+# step t overwrites the slot of the state that leaves the chain for the last one.
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _chain_score(state, c, k, t, d):
+    """Score of logical state (c, k < d - 1) at step ``t``."""
+    block = c * (d + 1)
+    return state[block + 2 + (t - k) % (d - 1)] + state[block + 1]
 
 
 @numba.njit(cache=True, nogil=True)
-def _first(log_proba, scale, offset, t, log_start, d, delta):
-    delta[:] = -np.inf
-    for c in range(log_proba.shape[1]):
-        delta[c * d] = log_start[c] + log_proba[t, c] * scale - offset[c]
-    # Each step subtracts its best score: only differences matter, and the numbers stay small.
-    delta -= delta.max()
+def _normalize(state, n_classes, d, t):
+    """Subtract the best score from every state, and fold each G into its ring.
+
+    Only differences matter; this keeps the numbers small, whatever the sequence length.
+    """
+    top = -np.inf
+    for c in range(n_classes):
+        top = max(top, state[c * (d + 1)])
+    if top == -np.inf:  # before any segment is complete: the chain states lead
+        for c in range(n_classes):
+            for k in range(d - 1):
+                top = max(top, _chain_score(state, c, k, t, d))
+    if top == -np.inf:
+        return
+    for c in range(n_classes):
+        block = c * (d + 1)
+        state[block] -= top
+        shift = state[block + 1] - top
+        state[block + 1] = 0.0
+        for j in range(d - 1):
+            state[block + 2 + j] += shift
 
 
 @numba.njit(cache=True, nogil=True)
+def _first(log_proba, scale, offset, t, log_start, d, state):
+    """The scores of step 0 (row ``t`` of ``log_proba``): every path starts a segment."""
+    n_classes = log_proba.shape[1]
+    state[:] = -np.inf
+    for c in range(n_classes):
+        value = log_start[c] + log_proba[t, c] * scale - offset[c]
+        block = c * (d + 1)
+        state[block + 1] = 0.0
+        if d == 1:
+            state[block] = value
+        else:
+            state[block + 2] = value  # W slot of step 0: (0 - 0) % (d - 1)
+    _normalize(state, n_classes, d, 0)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def _advance(
-    log_proba, scale, offset, t, step, log_transition, d, delta, new, came_from, stayed, row
+    log_proba, scale, offset, t, step, log_transition, d, state, enter, came_from, stayed, row
 ):
-    """Row ``t`` of ``log_proba`` (step ``step`` of the sequence) of the recursion: ``new``
-    from ``delta``; its back-pointers in ``row``.
+    """Step ``step`` (row ``t`` of ``log_proba``): update ``state``; back-pointers in ``row``.
 
-    Rows and steps are passed as indices, not as views: a view costs numba two atomic
-    reference-count updates, more than the arithmetic of a step with a few classes.
+    ``enter`` is scratch space of n_classes. Rows and steps are passed as indices, not as
+    views: a view costs numba two atomic reference-count updates, more than the arithmetic
+    of a step with a few classes.
     """
     n_classes = log_proba.shape[1]
-    last = d - 1
-    for c in range(n_classes):
+    for c in range(n_classes):  # from the previous step's F, before any changes
         best, arg = -np.inf, 0
         for p in range(n_classes):
             if p == c:
                 continue
-            value = delta[p * d + last] + log_transition[p, c]
+            value = state[p * (d + 1)] + log_transition[p, c]
             if value > best:
                 best, arg = value, p
+        enter[c] = best
         came_from[row, c] = arg
+    for c in range(n_classes):
+        block = c * (d + 1)
         own = log_transition[c, c]
-        stay = delta[c * d + last] + own
         e = log_proba[t, c] * scale - offset[c]
+        stay = state[block] + own + e
         if d == 1:
-            stays = stay >= best
-            stayed[row, c] = stays
-            new[c] = (stay if stays else best) + e
+            entered = enter[c] + e
+            stays = stay >= entered
+            state[block] = stay if stays else entered
         else:
-            new[c * d] = best + e
-            for k in range(1, last):
-                new[c * d + k] = delta[c * d + k - 1] + own + e
-            grown = delta[c * d + last - 1] + own
+            state[block + 1] += own + e
+            g = state[block + 1]
+            slot = block + 2 + step % (d - 1)
+            grown = state[slot] + g  # the chain's last state of step - 1, moved on
             stays = stay >= grown
-            stayed[row, c] = stays
-            new[c * d + last] = (stay if stays else grown) + e
-    # Every NORMALIZE_EVERY-th step (counted from the sequence's start, so that any cut into
-    # pieces normalises at the same steps) subtract the best score: only differences matter,
-    # and the numbers stay small; between, they drift by a few hundred at most.
+            state[block] = stay if stays else grown
+            state[slot] = enter[c] + e - g  # the chain's first state of this step
+        stayed[row, c] = stays
+    # Every NORMALIZE_EVERY-th step, counted from the sequence's start so that any cut into
+    # pieces gives the same numbers; between, they drift by a few hundred at most.
     if step % NORMALIZE_EVERY == 0:
-        top = new[0]
-        for s in range(1, new.shape[0]):
-            top = max(top, new[s])
-        for s in range(new.shape[0]):
-            new[s] -= top
+        _normalize(state, n_classes, d, step)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _back(state, came_from, stayed, row, d):
     """The state one step earlier on the best path through ``state`` (pointers of ``row``)."""
     c, k = state // d, state % d
@@ -92,16 +135,21 @@ def _back(state, came_from, stayed, row, d):
 
 
 @numba.njit(cache=True, nogil=True)
-def _end_state(delta, d):
-    """Best final state: one that completes its segment, when any is reachable."""
-    n_classes = delta.shape[0] // d
+def _best_state(state, n_classes, d, t, complete_only):
+    """The best logical state at step ``t``; with ``complete_only``, one that completes its
+    segment when any is reachable (the end of a sequence)."""
     best, arg = -np.inf, -1
     for c in range(n_classes):
-        s = c * d + d - 1
-        if delta[s] > best:
-            best, arg = delta[s], s
-    if arg < 0:  # shorter than d: no segment can be complete
-        arg = int(np.argmax(delta))
+        if state[c * (d + 1)] > best:
+            best, arg = state[c * (d + 1)], c * d + d - 1
+    if complete_only and arg >= 0:
+        return arg
+    for c in range(n_classes):
+        block = c * (d + 1)
+        for j in range(d - 1):  # ring slots: slot j holds chain position (t - j) % (d - 1)
+            value = state[block + 2 + j] + state[block + 1]
+            if value > best:
+                best, arg = value, c * d + (t - j) % (d - 1)
     return arg
 
 
@@ -111,51 +159,73 @@ def viterbi(log_proba, scale, offset, log_start, log_transition, d, checkpoint):
     labels = np.empty(n_steps, dtype=np.int64)
     if n_steps == 0:
         return labels
-    n_states = n_classes * d
-    delta = np.empty(n_states)
-    new = np.empty(n_states)
-    _first(log_proba, scale, offset, 0, log_start, d, delta)
+    state = np.empty(n_classes * (d + 1))
+    enter = np.empty(n_classes)
+    _first(log_proba, scale, offset, 0, log_start, d, state)
     # Steps 1 .. n_steps - 1 in stretches of `checkpoint`; the scores before each stretch kept.
-    emit = (log_proba, scale, offset)
     n_stretches = (n_steps - 2) // checkpoint + 1 if n_steps > 1 else 0
-    kept = np.empty((max(n_stretches, 1), n_states))
+    kept = np.empty((max(n_stretches, 1), state.shape[0]))
     came_from = np.empty((min(checkpoint, max(n_steps - 1, 1)), n_classes), dtype=np.int32)
     stayed = np.empty(came_from.shape, dtype=np.bool_)
     for j in range(n_stretches):
-        kept[j] = delta
+        kept[j] = state
         begin, end = 1 + j * checkpoint, min(1 + (j + 1) * checkpoint, n_steps)
         for t in range(begin, end):
-            _advance(*emit, t, t, log_transition, d, delta, new, came_from, stayed, t - begin)
-            delta, new = new, delta
-    state = _end_state(delta, d)
-    labels[n_steps - 1] = state // d
+            _advance(
+                log_proba,
+                scale,
+                offset,
+                t,
+                t,
+                log_transition,
+                d,
+                state,
+                enter,
+                came_from,
+                stayed,
+                t - begin,
+            )
+    current = _best_state(state, n_classes, d, n_steps - 1, True)
+    labels[n_steps - 1] = current // d
     for j in range(n_stretches - 1, -1, -1):
         begin, end = 1 + j * checkpoint, min(1 + (j + 1) * checkpoint, n_steps)
         if j < n_stretches - 1:  # the last stretch's back-pointers are still in place
-            delta[:] = kept[j]
+            state[:] = kept[j]
             for t in range(begin, end):
-                _advance(*emit, t, t, log_transition, d, delta, new, came_from, stayed, t - begin)
-                delta, new = new, delta
+                _advance(
+                    log_proba,
+                    scale,
+                    offset,
+                    t,
+                    t,
+                    log_transition,
+                    d,
+                    state,
+                    enter,
+                    came_from,
+                    stayed,
+                    t - begin,
+                )
         for t in range(end - 1, begin - 1, -1):
-            state = _back(state, came_from, stayed, t - begin, d)
-            labels[t - 1] = state // d
+            current = _back(current, came_from, stayed, t - begin, d)
+            labels[t - 1] = current // d
     return labels
 
 
 @numba.njit(cache=True, nogil=True)
 def fixed_lag_update(
-    log_proba, scale, offset, log_start, log_transition, d, delta, came_from, stayed, t0, out
+    log_proba, scale, offset, log_start, log_transition, d, state, came_from, stayed, t0, out
 ):
     """Advance by ``log_proba``; write the labels that became final to ``out``; return how many."""
     ring = came_from.shape[0]  # lag + 1
     lag = ring - 1
-    # The scores swap between two arrays; ``delta`` holds the last ones on return.
-    cur, nxt = delta, np.empty_like(delta)
+    n_classes = log_proba.shape[1]
+    enter = np.empty(n_classes)
     n_out = 0
     for i in range(log_proba.shape[0]):
         t = t0 + i
         if t == 0:
-            _first(log_proba, scale, offset, i, log_start, d, cur)
+            _first(log_proba, scale, offset, i, log_start, d, state)
         else:
             _advance(
                 log_proba,
@@ -165,35 +235,32 @@ def fixed_lag_update(
                 t,
                 log_transition,
                 d,
-                cur,
-                nxt,
+                state,
+                enter,
                 came_from,
                 stayed,
                 t % ring,
             )
-            cur, nxt = nxt, cur
         if t >= lag:
-            state = int(np.argmax(cur))
+            current = _best_state(state, n_classes, d, t, False)
             for back in range(lag):
                 u = t - back
-                state = _back(state, came_from, stayed, u % ring, d)
-            out[n_out] = state // d
+                current = _back(current, came_from, stayed, u % ring, d)
+            out[n_out] = current // d
             n_out += 1
-    if cur is not delta:
-        delta[:] = cur
     return n_out
 
 
 @numba.njit(cache=True, nogil=True)
-def fixed_lag_close(d, delta, came_from, stayed, n_steps, out):
+def fixed_lag_close(d, state, came_from, stayed, n_steps, out):
     """Labels of the last ``len(out)`` steps, from the best complete path at the end."""
     ring = came_from.shape[0]
     m = out.shape[0]
     if m == 0:
         return
-    state = _end_state(delta, d)
-    out[m - 1] = state // d
+    current = _best_state(state, state.shape[0] // (d + 1), d, n_steps - 1, True)
+    out[m - 1] = current // d
     for i in range(1, m):
         u = n_steps - i
-        state = _back(state, came_from, stayed, u % ring, d)
-        out[m - 1 - i] = state // d
+        current = _back(current, came_from, stayed, u % ring, d)
+        out[m - 1 - i] = current // d

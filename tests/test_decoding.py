@@ -45,7 +45,7 @@ def _random_hmm(rng, n_classes):
     return log_start, log_transition
 
 
-@pytest.mark.parametrize("min_segment_length", [1, 2, 3])
+@pytest.mark.parametrize("min_segment_length", [1, 2, 3, 4])
 @pytest.mark.parametrize("checkpoint", [1, 2, 5, 1000])
 def test_viterbi_finds_the_brute_force_path_with_known_hmm_parameters(
     min_segment_length, checkpoint, monkeypatch
@@ -62,6 +62,60 @@ def test_viterbi_finds_the_brute_force_path_with_known_hmm_parameters(
         expected = _brute_force_path(
             log_proba - log_prior, log_start, log_transition, min_segment_length
         )
+        np.testing.assert_array_equal(decoder.decode(log_proba), expected)
+
+
+def _expanded_hmm_path(scores, log_start, log_transition, d):
+    """Textbook Viterbi over the expanded state space (class c, position k), full tables.
+
+    Slow and plain, for sequences too long for the brute force: state (c, k) moves to
+    (c, k + 1) or, from k = d - 1, stays or enters another class's k = 0.
+    """
+    n_steps, n_classes = scores.shape
+    n_states = n_classes * d
+    trans = np.full((n_states, n_states), -np.inf)
+    for c in range(n_classes):
+        for k in range(d - 1):
+            trans[c * d + k, c * d + k + 1] = log_transition[c, c]
+        trans[c * d + d - 1, c * d + d - 1] = log_transition[c, c]
+        for p in range(n_classes):
+            if p != c:
+                trans[p * d + d - 1, c * d] = log_transition[p, c]
+    emit = np.repeat(scores, d, axis=1)  # (steps, states): the class's score
+    delta = np.full(n_states, -np.inf)
+    delta[::d] = log_start + scores[0]
+    pointers = np.zeros((n_steps, n_states), dtype=np.int64)
+    for t in range(1, n_steps):
+        candidates = delta[:, None] + trans
+        pointers[t] = candidates.argmax(axis=0)
+        delta = candidates.max(axis=0) + emit[t]
+    complete = delta[d - 1 :: d]
+    state = (
+        int(complete.argmax()) * d + d - 1 if np.isfinite(complete).any() else int(delta.argmax())
+    )
+    path = [state]
+    for t in range(n_steps - 1, 0, -1):
+        state = pointers[t, state]
+        path.append(state)
+    return np.array(path[::-1]) // d
+
+
+@pytest.mark.parametrize("min_segment_length", [1, 2, 5, 9])
+def test_viterbi_of_long_sequences_is_the_textbook_expanded_hmm_path(
+    min_segment_length, monkeypatch
+):
+    # long enough for the periodic renormalisation and several checkpointed stretches
+    monkeypatch.setattr(_decoding, "CHECKPOINT", 23)
+    rng = np.random.default_rng(10 + min_segment_length)
+    for _ in range(5):
+        n_classes = int(rng.integers(2, 5))
+        log_start, log_transition = _random_hmm(rng, n_classes)
+        log_proba = np.log(rng.dirichlet(np.ones(n_classes) * 0.4, size=300))
+        decoder = Decoder(log_start, log_transition, np.zeros(n_classes), min_segment_length, None)
+        expected = _expanded_hmm_path(log_proba, log_start, log_transition, min_segment_length)
+        np.testing.assert_array_equal(decoder.decode(log_proba), expected)
+        # a lag as long as the sequence decides every step from the whole sequence too
+        decoder.lag = 300
         np.testing.assert_array_equal(decoder.decode(log_proba), expected)
 
 
