@@ -140,7 +140,9 @@ _SHARED_DOCS = """
         None decodes each sequence as a whole. An int ``L`` decodes with a fixed lag: the
         label of step ``t`` is read off the best path up to step ``t + L``, so it never
         depends on later input (with a causal model, ``predict`` is then causal up to ``L``
-        steps), and a stream emits each label ``L`` steps after its probabilities.
+        steps), and a stream emits each label ``L`` steps after its probabilities. Each
+        label is then that of the best path at its time, so, unlike whole-sequence
+        decoding, a segment may come out shorter than ``min_segment_length``.
 """
 
 
