@@ -243,11 +243,6 @@ class Decoder:
         temperature = getattr(estimator, "temperature_", 1.0)
         return cls(log_start, log_transition, log_prior, d, lag, temperature)
 
-    @property
-    def delay(self):
-        """Steps after which a label is final in a stream: the lag (None: the stream's end)."""
-        return self.lag
-
     def emission_terms(self):
         """``(scale, offset)``: a step's score of class ``c`` is ``log_proba * scale - offset[c]``.
 

@@ -153,6 +153,28 @@ def _best_state(state, n_classes, d, t, complete_only):
     return arg
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _stretch(
+    log_proba, scale, offset, log_transition, d, state, enter, came_from, stayed, begin, end
+):
+    """Steps ``begin .. end - 1``; their back-pointers in rows ``0 .. end - begin - 1``."""
+    for t in range(begin, end):
+        _advance(
+            log_proba,
+            scale,
+            offset,
+            t,
+            t,
+            log_transition,
+            d,
+            state,
+            enter,
+            came_from,
+            stayed,
+            t - begin,
+        )
+
+
 @numba.njit(cache=True, nogil=True)
 def viterbi(log_proba, scale, offset, log_start, log_transition, d, checkpoint):
     n_steps, n_classes = log_proba.shape
@@ -170,42 +192,28 @@ def viterbi(log_proba, scale, offset, log_start, log_transition, d, checkpoint):
     for j in range(n_stretches):
         kept[j] = state
         begin, end = 1 + j * checkpoint, min(1 + (j + 1) * checkpoint, n_steps)
-        for t in range(begin, end):
-            _advance(
-                log_proba,
-                scale,
-                offset,
-                t,
-                t,
-                log_transition,
-                d,
-                state,
-                enter,
-                came_from,
-                stayed,
-                t - begin,
-            )
+        _stretch(
+            log_proba, scale, offset, log_transition, d, state, enter, came_from, stayed, begin, end
+        )
     current = _best_state(state, n_classes, d, n_steps - 1, True)
     labels[n_steps - 1] = current // d
     for j in range(n_stretches - 1, -1, -1):
         begin, end = 1 + j * checkpoint, min(1 + (j + 1) * checkpoint, n_steps)
         if j < n_stretches - 1:  # the last stretch's back-pointers are still in place
             state[:] = kept[j]
-            for t in range(begin, end):
-                _advance(
-                    log_proba,
-                    scale,
-                    offset,
-                    t,
-                    t,
-                    log_transition,
-                    d,
-                    state,
-                    enter,
-                    came_from,
-                    stayed,
-                    t - begin,
-                )
+            _stretch(
+                log_proba,
+                scale,
+                offset,
+                log_transition,
+                d,
+                state,
+                enter,
+                came_from,
+                stayed,
+                begin,
+                end,
+            )
         for t in range(end - 1, begin - 1, -1):
             current = _back(current, came_from, stayed, t - begin, d)
             labels[t - 1] = current // d
