@@ -49,11 +49,11 @@ class _Probabilities(torch.nn.Module):
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
 
     def forward(self, x, lengths):
-        proba = torch.softmax(self.module((x - self.shift) / self.scale, lengths), dim=-1)
-        # zeros beyond each length (this also keeps `lengths` an input of causal graphs,
-        # which would not read it otherwise)
-        real = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
-        return proba * real[..., None].to(proba.dtype)
+        real, lengths = _real_steps(x, lengths)
+        # a row with no real step still runs one (SequenceModule.forward's lengths are >= 1);
+        # its outputs are zeroed with the rest of the padding
+        logits = self.module((x - self.shift) / self.scale, lengths.clamp(min=1))
+        return _zero_beyond(torch.softmax(logits, dim=-1), real)
 
 
 class _StreamingStep(torch.nn.Module):
@@ -67,9 +67,30 @@ class _StreamingStep(torch.nn.Module):
 
     def forward(self, x, lengths, *state):
         state = _unflatten(list(state), self.structure)
+        real, lengths = _real_steps(x, lengths)
         # causal: every new step's output is final, so forward_stream's counts are `lengths`
         logits, _, state = self.module.forward_stream((x - self.shift) / self.scale, lengths, state)
-        return (torch.softmax(logits, dim=-1), *_flatten(state)[0])
+        return (_zero_beyond(torch.softmax(logits, dim=-1), real), *_flatten(state)[0])
+
+
+def _real_steps(x, lengths):
+    """The graph's guard of its input contract: ``(real, lengths)`` with lengths in [0, time].
+
+    ``real`` (batch, time) is True at each sequence's steps; ``lengths`` are counted from it,
+    so a length beyond the time axis reads as the whole axis and one below 1 as none: no op
+    of the network indexes out of range (a reverse LSTM's gather would), whatever the caller
+    passes. Counting keeps the time axis dynamic where a clamp to ``x.shape[1]`` would trace
+    as a constant. (It also keeps ``lengths`` an input of causal graphs, which would not read
+    it otherwise.)
+    """
+    real = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
+    return real, real.sum(dim=1)
+
+
+def _zero_beyond(proba, real):
+    """``proba`` with zeros beyond each length: ``where``, not a product with the mask, since
+    the padding (or a network's outputs there) may hold NaN or inf, and NaN * 0 is NaN."""
+    return torch.where(real[..., None], proba, torch.zeros_like(proba))
 
 
 def _flatten(tree):
@@ -125,7 +146,6 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
     True
     """
     shift, scale, labeler = _unpack(estimator)
-    check_is_fitted(labeler)
     name = type(labeler).__name__
     if name not in _EXPORTABLE:
         raise ValueError(f"{name} does not export to ONNX yet; {', '.join(_EXPORTABLE)} do.")
@@ -172,10 +192,10 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
 
 def _unpack(estimator):
     """(shift, scale, labeler): the scaling of a Pipeline's SequenceScaler steps, folded."""
-    if not isinstance(estimator, Pipeline):
-        n = getattr(estimator, "n_features_in_", 1)
-        return np.zeros(n), np.ones(n), estimator
-    *steps, (_, labeler) = estimator.steps
+    steps, labeler = [], estimator
+    if isinstance(estimator, Pipeline):
+        *steps, (_, labeler) = estimator.steps
+    check_is_fitted(labeler)
     shift, scale = np.zeros(labeler.n_features_in_), np.ones(labeler.n_features_in_)
     for name, step in steps:
         if not isinstance(step, SequenceScaler):
