@@ -3,10 +3,14 @@
 The graph takes a padded batch and each sequence's length, so padding stays masked exactly as
 in ``predict_proba``, with the batch and time axes dynamic:
 
-- ``x``: float32 (batch, time, n_features), zeros (or anything) beyond each length;
-- ``lengths``: int64 (batch,), each in ``[1, time]``;
+- ``x``: float32 (batch, time, n_features): finite numbers at each sequence's steps (the graph
+  does not check them; ``predict_proba`` refuses NaN and inf), anything beyond each length,
+  NaN and inf included;
+- ``lengths``: int64 (batch,), each sequence's length, in ``[1, time]``. The graph guards
+  this itself: a length beyond the time axis reads as the whole axis, and 0 or a negative
+  length as a sequence with no step (all its outputs zero), so no op reads out of range;
 - ``proba``: float32 (batch, time, n_classes), columns in ``classes_`` order; zeros beyond
-  each sequence's length.
+  each sequence's length, whatever ``x`` holds there.
 
 A Pipeline's ``SequenceScaler`` steps are folded into the graph. Every labeler of this package
 exports. The graphs give probabilities only: decoding them into labels (``decoder``) is the
@@ -14,11 +18,14 @@ labeler's.
 
 With ``streaming=True`` (causal models), the graph is one streaming update instead, as
 :class:`~sk_seqlabel.streaming.LabelStream` runs it: inputs ``x`` (the new samples of each
-stream), ``lengths`` (new samples per stream, each >= 1) and ``state_0 .. state_k`` (each
-stream's carried state; zeros of the input's shape, batch = streams, before a stream's first
-sample); outputs ``proba`` for the new samples and ``next_state_0 .. next_state_k``. A device
-can stream without Python by feeding each update's next state to the next. Models whose
-streamed outputs come after a delay (a one-way ConvLSTM) have no such graph.
+stream, padded as ``x`` above, any number of steps per update), ``lengths`` (new samples per
+stream, in ``[0, time]`` and guarded as above: a stream with none keeps its state) and
+``state_0 .. state_k`` (each stream's carried state; zeros of the input's shape and type,
+batch = streams, before a stream's first sample); outputs ``proba`` for the new samples (zeros
+beyond each length) and ``next_state_0 .. next_state_k``. A device can stream without Python
+by feeding each update's next state to the next. Models whose streamed outputs come after a
+delay (a one-way ConvLSTM with ``kernel_size > 1`` or ``pool_size > 1``, a centred TCN) have
+no such graph.
 """
 
 from __future__ import annotations
@@ -124,8 +131,19 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
 
     Raises
     ------
+    NotFittedError
+        For a labeler, or a Pipeline, not fitted yet.
     ValueError
         For a labeler or step that does not export.
+
+    Notes
+    -----
+    The graph's inputs: ``x``, float32 (batch, time, n_features), finite at each sequence's
+    steps and anything (NaN, inf) beyond; ``lengths``, int64 (batch,), each in ``[1, time]``
+    (``[0, time]`` for a streaming step). The graph guards the lengths itself: one beyond the
+    time axis reads as the whole axis, 0 or a negative one as no step, so nothing reads out of
+    range; ``proba`` is zero beyond each length. See the module's description for the
+    streaming step's state.
 
     Examples
     --------
