@@ -380,7 +380,8 @@ class _Windows(_Runner):
     def advance(self, new):
         for sid, x in new.items():
             buffer = self.buffers[sid]
-            self.buffers[sid] = x if buffer is None else np.concatenate([buffer, x])
+            # a copy, never a view of the caller's array, which it may refill for the next update
+            self.buffers[sid] = x.copy() if buffer is None else np.concatenate([buffer, x])
         return self._emit(list(new), ending=False)
 
     def close(self, ids):

@@ -452,3 +452,16 @@ def test_a_pipeline_stream_refuses_after_its_scaler_alone_is_refitted(tiny_data)
     pipe[0].fit([x * 3 for x in X])
     with pytest.raises(ValueError, match="fitted again"):
         stream.update({"a": X[0][5:]})
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "look-ahead"])
+def test_a_stream_keeps_no_view_of_the_arrays_it_was_given(causal, easy_data):
+    """A caller may refill one array for every update; what the stream kept must not change."""
+    clf = TCNLabeler(**FAST[TCNLabeler], causal=causal, precision="fp32").fit(*easy_data)
+    x = _recordings(seed=7, lengths=(40,))["s0"]
+    stream, buffer, got = clf.start_stream(), np.empty((10, 4), np.float32), []
+    for a in range(0, 40, 10):
+        buffer[:] = x[a : a + 10]
+        got.append(stream.update({"a": buffer})["a"])
+    got.append(stream.close()["a"])
+    np.testing.assert_allclose(np.concatenate(got), clf.predict_proba([x])[0], atol=1e-5)
