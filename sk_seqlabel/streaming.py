@@ -108,6 +108,8 @@ class LabelStream:
 
     def __init__(self, labeler, *, transforms=(), output="proba"):
         check_is_fitted(labeler)
+        for step in transforms:
+            check_is_fitted(step)
         if output not in ("proba", "labels"):
             raise ValueError(f"output must be 'proba' or 'labels'; got {output!r}.")
         self._labeler, self._transforms, self._output = labeler, list(transforms), output

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
 from sk_seqlabel import (
@@ -465,3 +466,10 @@ def test_a_stream_keeps_no_view_of_the_arrays_it_was_given(causal, easy_data):
         got.append(stream.update({"a": buffer})["a"])
     got.append(stream.close()["a"])
     np.testing.assert_allclose(np.concatenate(got), clf.predict_proba([x])[0], atol=1e-5)
+
+
+def test_a_pipeline_with_an_unfitted_scaler_does_not_stream(tiny_data):
+    labeler = TCNLabeler(n_filters=8, causal=True, max_epochs=1).fit(*tiny_data)
+    pipe = make_pipeline(SequenceScaler(), labeler)  # assembled by hand, never fitted
+    with pytest.raises(NotFittedError, match="SequenceScaler instance is not fitted"):
+        start_stream(pipe)
