@@ -168,6 +168,14 @@ class LabelStream:
             order, an ndarray of shape (n_final, n_classes) of probabilities or (n_final,) of
             labels with ``output="labels"``. For a causal model ``n_final == n_new``; with a
             look-ahead, a sample's output comes at most ``delay`` samples later.
+
+        Raises
+        ------
+        ValueError or TypeError
+            For samples ``predict`` would refuse (named by their stream: NaN or infinity,
+            complex values, another feature count, a DataFrame's columns other than those
+            seen in ``fit``), before any stream starts or advances; and for every call once
+            the estimator was fitted again after the stream started (start a new one).
         """
         self._check_not_refitted()
         if not isinstance(chunks, Mapping):
