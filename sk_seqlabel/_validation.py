@@ -199,12 +199,22 @@ every row (one timestep) must have the same n_features values.
     return out, was_3d
 
 
-def _check_sequence(i, x):
-    """Sequence ``X[i]`` as a float32 (T_i, n_features) array, or the error naming it."""
+def _check_sequence(i, x, *, name=None, allow_empty=False):
+    """Sequence ``X[i]`` as a float32 (T_i, n_features) array, or the error naming it.
+
+    ``name`` replaces ``X[i]`` in the messages (a live stream's new samples are checked here
+    too, as predict checks a sequence); ``allow_empty`` lets 0 timesteps through.
+    """
+    name = f"X[{i}]" if name is None else name
     if isinstance(x, (str, bytes)) or np.isscalar(x):
         raise TypeError(
-            f"X[{i}] is a {type(x).__name__}, not a sequence. X must be a list of arrays "
-            "of shape (T_i, n_features); to label one sequence, pass [X]."
+            f"{name} is a {type(x).__name__}, not a sequence. "
+            + (
+                "X must be a list of arrays of shape (T_i, n_features); to label one "
+                "sequence, pass [X]."
+                if i is not None
+                else "Expected an array of shape (n_new, n_features)."
+            )
         )
     if isinstance(x, (list, tuple)):
         # Converted here, not inside np.ndim or check_array, so that nested lists of
@@ -212,12 +222,12 @@ def _check_sequence(i, x):
         try:
             x = np.asarray(x)
         except ValueError:
-            raise ValueError(_ragged_rows_message(x, f"X[{i}]")) from None
+            raise ValueError(_ragged_rows_message(x, name)) from None
     if np.ndim(x) == 1:
         x = np.asarray(x).reshape(-1, 1)
     elif np.ndim(x) != 2:
         raise ValueError(
-            f"X[{i}] has {np.ndim(x)} dimensions; each sequence must be 2-D "
+            f"{name} has {np.ndim(x)} dimensions; each sequence must be 2-D "
             "(T_i, n_features) or 1-D (T_i,)."
         )
     # The common case skips check_array's per-call cost (a large share of
@@ -228,30 +238,30 @@ def _check_sequence(i, x):
         x = fast
     else:  # anything else, and every error, goes through check_array's wording
         if _has_complex_dtype(x):
-            raise ValueError(_complex_message(f"X[{i}]"))
+            raise ValueError(_complex_message(name))
         try:
             x = check_array(
                 x,
                 dtype=np.float32,
                 ensure_all_finite=True,
-                ensure_min_samples=1,
+                ensure_min_samples=0 if allow_empty else 1,
                 ensure_min_features=1,
-                input_name=f"X[{i}]",
+                input_name=name,
             )
         except (ValueError, TypeError) as exc:
             if np.shape(x)[0] == 0:
                 raise ValueError(
-                    f"X[{i}] is empty (0 timesteps); every sequence needs at least one."
+                    f"{name} is empty (0 timesteps); every sequence needs at least one."
                 ) from None
             if _holds_complex_objects(x):
-                raise ValueError(_complex_message(f"X[{i}]")) from None
+                raise ValueError(_complex_message(name)) from None
             if isinstance(exc, TypeError) or "could not convert" in str(exc):
                 # The class sklearn raised: ValueError for strings, TypeError for objects.
                 raise type(exc)(
-                    f"X[{i}] holds values that are not numbers ({exc}); every feature must "
+                    f"{name} holds values that are not numbers ({exc}); every feature must "
                     "be numeric. Encode categories as numbers first (e.g. one-hot)."
                 ) from None
-            raise ValueError(f"X[{i}]: {exc}") from None
+            raise ValueError(f"{name}: {exc}") from None
     return x
 
 

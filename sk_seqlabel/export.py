@@ -3,10 +3,14 @@
 The graph takes a padded batch and each sequence's length, so padding stays masked exactly as
 in ``predict_proba``, with the batch and time axes dynamic:
 
-- ``x``: float32 (batch, time, n_features), zeros (or anything) beyond each length;
-- ``lengths``: int64 (batch,), each in ``[1, time]``;
+- ``x``: float32 (batch, time, n_features): finite numbers at each sequence's steps (the graph
+  does not check them; ``predict_proba`` refuses NaN and inf), anything beyond each length,
+  NaN and inf included;
+- ``lengths``: int64 (batch,), each sequence's length, in ``[1, time]``. The graph guards
+  this itself: a length beyond the time axis reads as the whole axis, and 0 or a negative
+  length as a sequence with no step (all its outputs zero), so no op reads out of range;
 - ``proba``: float32 (batch, time, n_classes), columns in ``classes_`` order; zeros beyond
-  each sequence's length.
+  each sequence's length, whatever ``x`` holds there.
 
 A Pipeline's ``SequenceScaler`` steps are folded into the graph. Every labeler of this package
 exports. The graphs give probabilities only: decoding them into labels (``decoder``) is the
@@ -14,11 +18,14 @@ labeler's.
 
 With ``streaming=True`` (causal models), the graph is one streaming update instead, as
 :class:`~sk_seqlabel.streaming.LabelStream` runs it: inputs ``x`` (the new samples of each
-stream), ``lengths`` (new samples per stream, each >= 1) and ``state_0 .. state_k`` (each
-stream's carried state; zeros of the input's shape, batch = streams, before a stream's first
-sample); outputs ``proba`` for the new samples and ``next_state_0 .. next_state_k``. A device
-can stream without Python by feeding each update's next state to the next. Models whose
-streamed outputs come after a delay (a one-way ConvLSTM) have no such graph.
+stream, padded as ``x`` above, any number of steps per update), ``lengths`` (new samples per
+stream, in ``[0, time]`` and guarded as above: a stream with none keeps its state) and
+``state_0 .. state_k`` (each stream's carried state; zeros of the input's shape and type,
+batch = streams, before a stream's first sample); outputs ``proba`` for the new samples (zeros
+beyond each length) and ``next_state_0 .. next_state_k``. A device can stream without Python
+by feeding each update's next state to the next. Models whose streamed outputs come after a
+delay (a one-way ConvLSTM with ``kernel_size > 1`` or ``pool_size > 1``, a centred TCN) have
+no such graph.
 """
 
 from __future__ import annotations
@@ -49,11 +56,11 @@ class _Probabilities(torch.nn.Module):
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
 
     def forward(self, x, lengths):
-        proba = torch.softmax(self.module((x - self.shift) / self.scale, lengths), dim=-1)
-        # zeros beyond each length (this also keeps `lengths` an input of causal graphs,
-        # which would not read it otherwise)
-        real = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
-        return proba * real[..., None].to(proba.dtype)
+        real, lengths = _real_steps(x, lengths)
+        # a row with no real step still runs one (SequenceModule.forward's lengths are >= 1);
+        # its outputs are zeroed with the rest of the padding
+        logits = self.module((x - self.shift) / self.scale, lengths.clamp(min=1))
+        return _zero_beyond(torch.softmax(logits, dim=-1), real)
 
 
 class _StreamingStep(torch.nn.Module):
@@ -67,9 +74,30 @@ class _StreamingStep(torch.nn.Module):
 
     def forward(self, x, lengths, *state):
         state = _unflatten(list(state), self.structure)
+        real, lengths = _real_steps(x, lengths)
         # causal: every new step's output is final, so forward_stream's counts are `lengths`
         logits, _, state = self.module.forward_stream((x - self.shift) / self.scale, lengths, state)
-        return (torch.softmax(logits, dim=-1), *_flatten(state)[0])
+        return (_zero_beyond(torch.softmax(logits, dim=-1), real), *_flatten(state)[0])
+
+
+def _real_steps(x, lengths):
+    """The graph's guard of its input contract: ``(real, lengths)`` with lengths in [0, time].
+
+    ``real`` (batch, time) is True at each sequence's steps; ``lengths`` are counted from it,
+    so a length beyond the time axis reads as the whole axis and one below 1 as none: no op
+    of the network indexes out of range (a reverse LSTM's gather would), whatever the caller
+    passes. Counting keeps the time axis dynamic where a clamp to ``x.shape[1]`` would trace
+    as a constant. (It also keeps ``lengths`` an input of causal graphs, which would not read
+    it otherwise.)
+    """
+    real = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
+    return real, real.sum(dim=1)
+
+
+def _zero_beyond(proba, real):
+    """``proba`` with zeros beyond each length: ``where``, not a product with the mask, since
+    the padding (or a network's outputs there) may hold NaN or inf, and NaN * 0 is NaN."""
+    return torch.where(real[..., None], proba, torch.zeros_like(proba))
 
 
 def _flatten(tree):
@@ -103,8 +131,19 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
 
     Raises
     ------
+    NotFittedError
+        For a labeler, or a Pipeline, not fitted yet.
     ValueError
         For a labeler or step that does not export.
+
+    Notes
+    -----
+    The graph's inputs: ``x``, float32 (batch, time, n_features), finite at each sequence's
+    steps and anything (NaN, inf) beyond; ``lengths``, int64 (batch,), each in ``[1, time]``
+    (``[0, time]`` for a streaming step). The graph guards the lengths itself: one beyond the
+    time axis reads as the whole axis, 0 or a negative one as no step, so nothing reads out of
+    range; ``proba`` is zero beyond each length. See the module's description for the
+    streaming step's state.
 
     Examples
     --------
@@ -125,7 +164,6 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
     True
     """
     shift, scale, labeler = _unpack(estimator)
-    check_is_fitted(labeler)
     name = type(labeler).__name__
     if name not in _EXPORTABLE:
         raise ValueError(f"{name} does not export to ONNX yet; {', '.join(_EXPORTABLE)} do.")
@@ -172,10 +210,10 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
 
 def _unpack(estimator):
     """(shift, scale, labeler): the scaling of a Pipeline's SequenceScaler steps, folded."""
-    if not isinstance(estimator, Pipeline):
-        n = getattr(estimator, "n_features_in_", 1)
-        return np.zeros(n), np.ones(n), estimator
-    *steps, (_, labeler) = estimator.steps
+    steps, labeler = [], estimator
+    if isinstance(estimator, Pipeline):
+        *steps, (_, labeler) = estimator.steps
+    check_is_fitted(labeler)
     shift, scale = np.zeros(labeler.n_features_in_), np.ones(labeler.n_features_in_)
     for name, step in steps:
         if not isinstance(step, SequenceScaler):

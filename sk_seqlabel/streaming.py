@@ -28,7 +28,7 @@ future (a bidirectional LSTM or ConvLSTM) get a ``ValueError`` naming those that
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._decoding import Decoder, resolve_decoder, resolve_min_segment_length
+from ._validation import _check_sequence, check_feature_names, sequence_feature_names
 from .preprocessing import SequenceScaler
 
 __all__ = ["LabelStream", "start_stream"]
@@ -107,9 +108,13 @@ class LabelStream:
 
     def __init__(self, labeler, *, transforms=(), output="proba"):
         check_is_fitted(labeler)
+        for step in transforms:
+            check_is_fitted(step)
         if output not in ("proba", "labels"):
             raise ValueError(f"output must be 'proba' or 'labels'; got {output!r}.")
         self._labeler, self._transforms, self._output = labeler, list(transforms), output
+        # what the carried state and the outputs belong to: a refit replaces these objects
+        self._fitted = _fitted_objects([*self._transforms, labeler])
         module = labeler.net_.module_
         try:
             self._core = _CarriedState(labeler)
@@ -163,7 +168,16 @@ class LabelStream:
             order, an ndarray of shape (n_final, n_classes) of probabilities or (n_final,) of
             labels with ``output="labels"``. For a causal model ``n_final == n_new``; with a
             look-ahead, a sample's output comes at most ``delay`` samples later.
+
+        Raises
+        ------
+        ValueError or TypeError
+            For samples ``predict`` would refuse (named by their stream: NaN or infinity,
+            complex values, another feature count, a DataFrame's columns other than those
+            seen in ``fit``), before any stream starts or advances; and for every call once
+            the estimator was fitted again after the stream started (start a new one).
         """
+        self._check_not_refitted()
         if not isinstance(chunks, Mapping):
             raise TypeError(
                 f"update takes a mapping of stream id to new samples; got {type(chunks).__name__}."
@@ -180,6 +194,12 @@ class LabelStream:
     def close(self, ids=None):
         """End streams (all when ``ids`` is None); return what their last samples still owed.
 
+        Parameters
+        ----------
+        ids : iterable of stream ids, optional
+            Open streams, each named once. A call that refuses its ids (an unknown or
+            repeated id) changes nothing: every stream stays open.
+
         Returns
         -------
         dict
@@ -187,40 +207,68 @@ class LabelStream:
             computed as offline prediction computes a recording's end (empty for causal
             models).
         """
-        ids = list(self.stream_ids if ids is None else ids)
-        unknown = [sid for sid in ids if sid not in self._core.rows]
-        if unknown:
-            raise ValueError(f"close: no open stream {unknown[0]!r}; open: {self.stream_ids}.")
+        self._check_not_refitted()
+        ids = list(self.stream_ids) if ids is None else self._check_close_ids(ids)
         closing = set(ids)
         flushed = self._core.close(ids)
         self.stream_ids = [sid for sid in self.stream_ids if sid not in closing]
         return self._finish(dict.fromkeys(ids), flushed, closing=True)
 
     # ------------------------------------------------------------------ internals
+    def _check_not_refitted(self):
+        """Refuse every call once the estimator was fitted again after the stream started."""
+        if not _same_objects(_fitted_objects([*self._transforms, self._labeler]), self._fitted):
+            raise ValueError(
+                f"The {type(self._labeler).__name__} (or a step before it) this stream labels "
+                "with was fitted again after the stream started; the streams' carried state "
+                "and outputs belong to the network it had then. Start a new stream "
+                "(start_stream) to label with the refitted model."
+            )
+
+    def _check_close_ids(self, ids):
+        """``ids`` as a list, or the error, before anything changes."""
+        if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+            raise TypeError(
+                f"close takes a list of stream ids; got {type(ids).__name__}. To close one "
+                "stream, pass [id]."
+            )
+        ids, seen = list(ids), set()
+        for sid in ids:
+            if not isinstance(sid, Hashable):
+                raise TypeError(f"Stream ids must be hashable; got {type(sid).__name__}.")
+            if sid in seen:
+                raise ValueError(
+                    f"close: stream {sid!r} is named more than once; name each stream once."
+                )
+            seen.add(sid)
+            if sid not in self._core.rows:
+                raise ValueError(f"close: no open stream {sid!r}; open: {self.stream_ids}.")
+        return ids
+
     def _check_chunk(self, sid, x):
+        """New samples of stream ``sid`` as predict checks a sequence, then scaled."""
         if not isinstance(sid, Hashable):
             raise TypeError(f"Stream ids must be hashable; got {type(sid).__name__}.")
+        first = self._transforms[0] if self._transforms else self._labeler
+        check_feature_names(
+            getattr(first, "feature_names_in_", None),
+            sequence_feature_names([x]),
+            type(first).__name__,
+        )
         n_features = self._labeler.n_features_in_
-        try:
-            x = (
-                x.to_numpy(dtype=np.float32)
-                if hasattr(x, "to_numpy")
-                else np.asarray(x, dtype=np.float32)
-            )
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"Stream {sid!r}: new samples are not numbers ({exc}).") from None
-        if x.ndim == 1 and (n_features == 1 or len(x) == 0):
-            x = x.reshape(-1, n_features)
-        if x.ndim != 2 or x.shape[1] != n_features:
+        x = _check_sequence(None, x, name=f"Stream {sid!r}", allow_empty=True)
+        if x.shape == (0, 1):  # an empty 1-D chunk: no samples, whatever n_features
+            x = x.reshape(0, n_features)
+        if x.shape[1] != n_features:
             raise ValueError(
                 f"Stream {sid!r}: new samples of shape {x.shape}; expected "
                 f"(n_new, {n_features}), the features the model was fitted with."
             )
-        if not np.isfinite(x).all():
-            raise ValueError(f"Stream {sid!r}: new samples contain NaN or infinity.")
         for step in self._transforms:
-            x = step.transform([x])[0] if len(x) else x
-            x = np.asarray(x, dtype=np.float32)
+            # the scaler's own arithmetic, as its transform runs it, without checking the
+            # samples a second time (a DataFrame's names were checked above)
+            if len(x):
+                x = step._scaler.transform(x, copy=True).astype(np.float32, copy=False)
         return x
 
     def _finish(self, ids, logits, closing=False):
@@ -342,7 +390,8 @@ class _Windows(_Runner):
     def advance(self, new):
         for sid, x in new.items():
             buffer = self.buffers[sid]
-            self.buffers[sid] = x if buffer is None else np.concatenate([buffer, x])
+            # a copy, never a view of the caller's array, which it may refill for the next update
+            self.buffers[sid] = x.copy() if buffer is None else np.concatenate([buffer, x])
         return self._emit(list(new), ending=False)
 
     def close(self, ids):
@@ -376,6 +425,27 @@ class _Windows(_Runner):
             self.buffers[sid] = self.buffers[sid][keep_from - self.first[sid] :]
             self.first[sid] = keep_from
         return out
+
+
+def _fitted_objects(estimators):
+    """``(position, name, object)`` of every fitted attribute (``name_``) of the estimators."""
+    return [
+        (i, name, obj)
+        for i, est in enumerate(estimators)
+        for name, obj in vars(est).items()
+        if name.endswith("_") and not name.startswith("_")
+    ]
+
+
+def _same_objects(a, b):
+    """Whether two :func:`_fitted_objects` lists hold the very same objects.
+
+    Identity, not equality: a refit replaces every fitted attribute (the network first), and
+    the new network may have the same classes_ and features but other weights.
+    """
+    return len(a) == len(b) and all(
+        x[:2] == y[:2] and x[2] is y[2] for x, y in zip(a, b, strict=True)
+    )
 
 
 def _per_stream(ids, logits, n_final):

@@ -1,8 +1,13 @@
 """Live streams equal offline prediction, for any chunking, with streams coming and going."""
 
+import re
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
 from sk_seqlabel import (
@@ -292,7 +297,7 @@ def test_bad_stream_input_names_the_stream(tiny_data):
     stream = clf.start_stream()
     with pytest.raises(ValueError, match=r"Stream 'left': new samples of shape \(4, 2\)"):
         stream.update({"left": np.zeros((4, 2))})
-    with pytest.raises(ValueError, match=r"Stream 'left': new samples contain NaN"):
+    with pytest.raises(ValueError, match=r"Stream 'left'.* contains NaN"):
         stream.update({"left": np.full((4, 3), np.nan)})
     with pytest.raises(TypeError, match="mapping of stream id"):
         stream.update([np.zeros((4, 3))])
@@ -313,3 +318,158 @@ def test_streams_under_bf16_agree_with_offline_to_bf16_rounding(easy_data):
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=0, atol=0.05)
         assert np.mean(got.argmax(1) == expected.argmax(1)) >= 0.98
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TCNLabeler(**FAST[TCNLabeler]),
+        lambda: MultiStageTCNLabeler(**FAST[MultiStageTCNLabeler]),
+        lambda: TCNLabeler(**FAST[TCNLabeler], causal=True),
+    ],
+    ids=["centred-tcn", "centred-ms-tcn", "causal-tcn"],
+)
+def test_closing_a_stream_twice_in_one_call_is_refused_and_changes_nothing(make, easy_data):
+    clf = make().set_params(precision="fp32").fit(*easy_data)
+    recordings = _recordings(seed=6, lengths=(30, 20))
+    stream = clf.start_stream()
+    first = stream.update({sid: x[:7] for sid, x in recordings.items()})
+    with pytest.raises(ValueError, match="stream 's0' is named more than once"):
+        stream.close(["s0", "s1", "s0"])
+    with pytest.raises(ValueError, match="no open stream 'nope'"):
+        stream.close(["s1", "nope"])  # s1 must not be closed by the refused call
+    with pytest.raises(TypeError, match=r"close takes a list of stream ids; got str"):
+        stream.close("s0")
+    assert stream.stream_ids == ["s0", "s1"]
+    # both streams go on exactly as if the refused calls had not happened
+    got = {sid: [out] for sid, out in first.items()}
+    for sid, out in stream.update({sid: x[7:] for sid, x in recordings.items()}).items():
+        got[sid].append(out)
+    for sid, out in stream.close(["s0", "s1"]).items():
+        got[sid].append(out)
+    assert stream.stream_ids == []
+    offline = clf.predict_proba(list(recordings.values()))
+    for (sid, parts), expected in zip(got.items(), offline, strict=True):
+        np.testing.assert_allclose(np.concatenate(parts), expected, atol=1e-5, err_msg=sid)
+
+
+def test_an_update_with_one_bad_chunk_starts_and_advances_no_stream(tiny_data):
+    clf = TCNLabeler(n_filters=8, causal=True, max_epochs=1, precision="fp32").fit(*tiny_data)
+    stream = clf.start_stream()
+    x = tiny_data[0][0]
+    stream.update({"a": x[:3]})
+    with pytest.raises(ValueError, match="Stream 'b'"):
+        stream.update({"a": x[3:6], "b": np.full((2, 3), np.inf)})
+    assert stream.stream_ids == ["a"]
+    rest = stream.update({"a": x[3:]})["a"]
+    np.testing.assert_allclose(rest, clf.predict_proba([x])[0][3:], atol=1e-5)
+
+
+def test_a_stream_refuses_complex_samples_as_predict_does(tiny_data):
+    clf = TCNLabeler(n_filters=8, causal=True, max_epochs=1).fit(*tiny_data)
+    complex_x = tiny_data[0][0] + 1j
+    with pytest.raises(ValueError, match=r"X\[0\] has complex values"):
+        clf.predict_proba([complex_x])
+    stream = clf.start_stream()
+    with pytest.raises(ValueError, match=r"Stream 'a' has complex values.*x\.imag"):
+        stream.update({"a": complex_x})
+    with pytest.raises(ValueError, match=r"Stream 'a' has complex values"):
+        stream.update({"a": complex_x.astype(object)})  # Python complex numbers
+    assert stream.stream_ids == []
+
+
+def _frames_of(X, columns):
+    return [pd.DataFrame(x, columns=columns) for x in X]
+
+
+def test_dataframe_chunks_are_checked_against_the_fitted_names_as_predict_checks(tiny_data):
+    X, y = tiny_data
+    columns = ["acc", "gyro", "mag"]
+    frames = _frames_of(X, columns)
+    clf = TCNLabeler(n_filters=8, causal=True, max_epochs=1, precision="fp32").fit(frames, y)
+    reordered = frames[0][["gyro", "acc", "mag"]]
+    with pytest.raises(ValueError) as offline_error:
+        clf.predict_proba([reordered])
+    stream = clf.start_stream()
+    with pytest.raises(ValueError, match=re.escape(str(offline_error.value))):
+        stream.update({"a": reordered})
+    assert stream.stream_ids == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fitted names, in order: no warning either
+        got = stream.update({"a": frames[0]})["a"]
+    np.testing.assert_allclose(got, clf.predict_proba([frames[0]])[0], atol=1e-5)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        stream.update({"a": X[1]})  # an array where names were fitted: as predict, a warning
+
+
+def test_a_pipeline_stream_checks_names_at_the_scaler_and_warns_no_more_than_predict(tiny_data):
+    X, y = tiny_data
+    frames = _frames_of(X, ["acc", "gyro", "mag"])
+    pipe = make_pipeline(
+        SequenceScaler(), TCNLabeler(n_filters=8, causal=True, max_epochs=1, precision="fp32")
+    ).fit(frames, y)
+    stream = start_stream(pipe)
+    with pytest.raises(ValueError, match="but SequenceScaler was fitted with"):
+        stream.update({"a": frames[0][["mag", "gyro", "acc"]]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = stream.update({"a": frames[0]})["a"]
+    np.testing.assert_allclose(got, pipe.predict_proba([frames[0]])[0], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "refit",
+    [
+        lambda X, y: (X, y),
+        lambda X, y: (X, [np.where(yi == "sit", "lie", yi) for yi in y]),  # other classes_
+        lambda X, y: ([x[:, :2] for x in X], y),  # other n_features_in_
+    ],
+    ids=["same-data", "other-classes", "other-features"],
+)
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "look-ahead"])
+def test_a_stream_left_open_across_a_refit_refuses_and_says_to_start_a_new_one(
+    refit, causal, tiny_data
+):
+    X, y = tiny_data
+    clf = TCNLabeler(n_filters=8, causal=causal, decoder="argmax", max_epochs=1).fit(X, y)
+    stream = clf.start_stream(output="labels")
+    stream.update({"a": X[0][:5]})
+    clf.fit(*refit(X, y))
+    for call in (lambda: stream.update({"a": X[0][5:8]}), stream.close):
+        with pytest.raises(ValueError, match=r"fitted again after the stream started.*new stream"):
+            call()
+    fresh = clf.start_stream(output="labels")  # a new stream labels with the refitted model
+    x = X[0][:, : clf.n_features_in_]
+    labels = np.concatenate([fresh.update({"a": x})["a"], fresh.close()["a"]])
+    np.testing.assert_array_equal(labels, clf.predict([x])[0])
+
+
+def test_a_pipeline_stream_refuses_after_its_scaler_alone_is_refitted(tiny_data):
+    X, y = tiny_data
+    pipe = make_pipeline(SequenceScaler(), TCNLabeler(n_filters=8, causal=True, max_epochs=1))
+    pipe.fit(X, y)
+    stream = start_stream(pipe)
+    stream.update({"a": X[0][:5]})
+    pipe[0].fit([x * 3 for x in X])
+    with pytest.raises(ValueError, match="fitted again"):
+        stream.update({"a": X[0][5:]})
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "look-ahead"])
+def test_a_stream_keeps_no_view_of_the_arrays_it_was_given(causal, easy_data):
+    """A caller may refill one array for every update; what the stream kept must not change."""
+    clf = TCNLabeler(**FAST[TCNLabeler], causal=causal, precision="fp32").fit(*easy_data)
+    x = _recordings(seed=7, lengths=(40,))["s0"]
+    stream, buffer, got = clf.start_stream(), np.empty((10, 4), np.float32), []
+    for a in range(0, 40, 10):
+        buffer[:] = x[a : a + 10]
+        got.append(stream.update({"a": buffer})["a"])
+    got.append(stream.close()["a"])
+    np.testing.assert_allclose(np.concatenate(got), clf.predict_proba([x])[0], atol=1e-5)
+
+
+def test_a_pipeline_with_an_unfitted_scaler_does_not_stream(tiny_data):
+    labeler = TCNLabeler(n_filters=8, causal=True, max_epochs=1).fit(*tiny_data)
+    pipe = make_pipeline(SequenceScaler(), labeler)  # assembled by hand, never fitted
+    with pytest.raises(NotFittedError, match="SequenceScaler instance is not fitted"):
+        start_stream(pipe)

@@ -121,7 +121,8 @@ class SequenceModule(nn.Module):
         x : torch.Tensor of shape (n_streams, time, n_features)
             The new steps of each stream, padded at the end.
         lengths : torch.Tensor of shape (n_streams,), int64
-            New steps of each stream, each in ``[1, time]``.
+            New steps of each stream, each in ``[0, time]``: a row with none keeps its state
+            (an exported streaming step may be fed a stream with nothing new).
         state
             From :meth:`initial_stream_state` or the previous call, rows in the order of ``x``.
 
@@ -136,6 +137,9 @@ class SequenceModule(nn.Module):
             one-way ConvLSTM, whole pooling windows (possibly none).
         state
             Each row advanced by its own ``lengths``.
+
+        A causal module takes no shape from the values of ``lengths`` (only from ``x``'s
+        shape), so that its traced form, the ONNX streaming step, runs on pieces of any length.
         """
         raise NotImplementedError("Must be overridden in subclass")
 

@@ -204,6 +204,8 @@ class ConvLSTM(SequenceModule):
         ``pool_size`` times the windows completed, so outputs come in whole windows, at most
         :attr:`look_ahead` steps after their input.
         """
+        if self.look_ahead == 0:
+            return self._stream_causal(x, lengths, state)
         pending, n_pending, h, c = state
         left, right = self._conv_context()
         inputs, n_inputs = _append_new_steps(
@@ -215,6 +217,24 @@ class ConvLSTM(SequenceModule):
         # keep the next window's inputs and its left context: steps n_final .. n_inputs
         pending = _steps_from(inputs, n_final, n_inputs - n_final, pending.shape[1])
         return logits, n_final, (pending, n_inputs - n_final, h, c)
+
+    def _stream_causal(self, x, lengths, state):
+        """:meth:`forward_stream` when nothing waits (``kernel_size=1``, ``pool_size=1``).
+
+        Every new step is a whole pooling window with all its convolution's context, so all
+        its outputs are final at once and only ``(h, c)`` carries over (``pending`` is empty).
+        One pass over the new steps, with no shape taken from the values of ``lengths``: the
+        traced graph (the ONNX streaming step) keeps a dynamic time axis, which the general
+        path, sized by the windows completed, would not.
+        """
+        pending, n_pending, h, c = state
+        lengths = lengths.to(x.device)
+        padding = torch.arange(x.shape[1], device=x.device) >= lengths[:, None]
+        features = self._features(x.to(pending.dtype), padding)
+        recurrent, (h, c) = run_lstm_carried(
+            self.lstm, self._pool(features), lengths, (h, c), self.low_precision_recurrence
+        )
+        return self._head(recurrent, features), lengths, (pending, n_pending, h, c)
 
     def flush_stream(self, state):
         """Logits of each stream's last steps, as :meth:`forward` computes a sequence's end.
