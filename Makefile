@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q -e ".[test,docs]"
 	touch $@
 
-## Run the demo: label real sensor recordings with all three models (ARGS="--quick" to try).
+## Run the demo: label real sensor recordings with every labeler (ARGS="--quick" to try).
 demo: $(STAMP)
 	$(BIN)/python -m sk_seqlabel demo $(ARGS)
 
