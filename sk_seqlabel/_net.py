@@ -4,10 +4,11 @@ Overridden hooks: the loss (flatten, ignore padded steps), a ragged inference lo
 to input order), the forward pass (under bf16 autocast when the policy says so, inputs copied
 without blocking, lengths left on the host), the module's initialisation (the device policy's
 code paths), the fit loop (an interrupted fit is recorded and rolled back to the last whole
-epoch) and the epoch loop's per-batch loss recording (one host synchronisation per epoch
-instead of one per batch). Batching is skorch's own iterator mechanism with
-:func:`~sk_seqlabel._batching.bucketed_loader` plugged in; history, printing, progress bars
-and early stopping are skorch callbacks.
+epoch), the epoch loop's per-batch loss recording (one host synchronisation per epoch
+instead of one per batch) and the iterators (a fit's loaders are kept until it ends, so that
+:class:`PlannedProgressBar` knows each epoch's batches before it starts). Batching is skorch's
+own iterator mechanism with :func:`~sk_seqlabel._batching.bucketed_loader` plugged in;
+history, printing, progress bars and early stopping are skorch callbacks.
 
 Everything a fitted net keeps outside the module, optimizer and criterion (callbacks, history,
 keyword arguments) is plain Python: skorch maps only those three to the CPU when a model
