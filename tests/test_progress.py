@@ -61,3 +61,10 @@ def test_verbose_fit_into_a_log_prints_the_epoch_table_without_bar_fragments(tmp
     assert "\r" not in out and "it/s" not in out
     table = [line for line in out.splitlines() if re.match(r"\s+\d+\s", line)]
     assert len(table) == len(batches)  # one line per epoch
+
+
+def test_a_fitted_net_keeps_no_loader_of_its_training_data():
+    X, y = make_sequence_labeling(n_sequences=6, random_state=0)
+    clf = TCNLabeler(n_filters=4, n_blocks=1, max_epochs=1, n_threads=1).fit(X, y)
+    assert clf.net_.planned_batches() == 0
+    assert "DataLoader" not in repr(vars(clf.net_))
