@@ -3,10 +3,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Installed before the package so that its `torch>=2.1` is already satisfied: on a CPU-only
-# machine this is the small CPU build (pip finds it locally here), and pip does not go on to
-# download a multi-GB CUDA build. On a GPU machine use `make TORCH=torch` (the newest CUDA
-# build) or `make TORCH=` to keep whatever torch the environment already has.
+# Installed before the package so that its `torch>=2.4` is already satisfied. Where pip finds
+# a local CPU wheel (as on the machine the benchmarks ran on), this is the small CPU build; from
+# the public index alone it is the multi-GB CUDA build, also on a CPU-only machine: there, put
+# the CPU build into .venv first and run `make TORCH=` (docs/install.md, "From a checkout").
+# On a GPU machine use `make TORCH=torch` (the newest CUDA build) or `make TORCH=` to keep
+# whatever torch the environment already has.
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed-stamp
 
@@ -18,7 +20,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q -e ".[test,docs]"
 	touch $@
 
-## Run the demo: label real sensor recordings with all three models (ARGS="--quick" to try).
+## Run the demo: label real sensor recordings with every labeler (ARGS="--quick" to try).
 demo: $(STAMP)
 	$(BIN)/python -m sk_seqlabel demo $(ARGS)
 

@@ -38,9 +38,10 @@ def build_parser():
         "demo",
         help="tune, compare and save every labeler on real activity recordings",
         description="Label every timestep of activity streams built from real accelerometer "
-        "and gyroscope recordings (BasicMotions): tune TCNLabeler, LSTMLabeler and "
-        "ConvLSTMLabeler with GridSearchCV over whole streams, print a table of test scores, "
-        "plot one test stream, and save and reload the best pipeline with joblib.",
+        "and gyroscope recordings (BasicMotions): tune every labeler (those "
+        "sk_seqlabel.labelers.all_labelers() lists) with GridSearchCV over whole streams, print "
+        "a table of test scores, plot one test stream, and save and reload the best pipeline "
+        "with joblib.",
     )
     demo.add_argument(
         "--output",

@@ -16,7 +16,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
 from ._batching import SequenceDataset, bucketed_loader
@@ -31,7 +31,7 @@ from ._device import (
     DevicePolicy,
     resolve_device,
 )
-from ._net import SequenceNet, TimestepAccuracy, TimestepCrossEntropy
+from ._net import PlannedProgressBar, SequenceNet, TimestepAccuracy, TimestepCrossEntropy
 from ._validation import (
     check_class_weight,
     check_feature_names,
@@ -440,7 +440,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
                 ),
             ]
         if self.verbose:
-            callbacks.append(("progress_bar", ProgressBar()))
+            callbacks.append(("progress_bar", PlannedProgressBar()))
         callbacks += copy.deepcopy(self.callbacks or [])
         batching = {
             "max_batch_timesteps": policy.train_batch_timesteps,

@@ -285,6 +285,7 @@ class BucketBatchSampler(Sampler):
         self.max_length = max_length
         self._rng = np.random.default_rng(random_state) if shuffle else None
         self._fixed = self._plan(rng=None)
+        self._coming = None  # the next shuffled epoch's plan, once len() has asked for it
 
     def _plan(self, rng):
         if self.max_length is None:
@@ -304,11 +305,22 @@ class BucketBatchSampler(Sampler):
         return [[keys[j] for j in batch] for batch in plan]
 
     def __iter__(self):
-        return iter(self._plan(self._rng) if self.shuffle else self._fixed)
+        if not self.shuffle:
+            return iter(self._fixed)
+        plan, self._coming = self._coming_plan(), None
+        return iter(plan)
 
     def __len__(self):
-        # Jitter can change a shuffled epoch's count by a batch or so; progress bars only.
-        return len(self._fixed)
+        """The number of batches the next iteration yields (exact, also when shuffling)."""
+        return len(self._coming_plan() if self.shuffle else self._fixed)
+
+    def _coming_plan(self):
+        # Jitter and window offsets change a shuffled epoch's count, so len() draws the coming
+        # epoch's plan and __iter__ uses that one: the generator is drawn once per epoch either
+        # way, so asking for the length changes no plan.
+        if self._coming is None:
+            self._coming = self._plan(self._rng)
+        return self._coming
 
 
 def collate_padded(items, round_lengths=False):

@@ -355,18 +355,33 @@ def _save_best(rows, fitted, data, output, say):
 
 
 def _plot_best(fitted, best, data, output, say):
-    """Plot the test stream with the most segments: truth and every model's labels."""
+    """Plot the test stream with the most segments: truth, every model's labels, and the
+    best model's probabilities."""
+    # The object-oriented API needs no pyplot and no backend: nothing global changes.
+    from matplotlib.figure import Figure
+
+    from .plotting import SequenceLabelingDisplay
+
     figure_path = output / "demo.png"
     stream = _most_segmented(data.y_test)
-    scaler = fitted[best["name"]][0][0]
-    plot_stream(
-        figure_path,
-        scaler.transform([data.X_test[stream]])[0],
-        data.y_test[stream],
-        {name: pred[stream] for name, (_, pred) in fitted.items()},
-        classes=data.classes,
-        title=f"Test stream {stream}: true and predicted activity",
+    best_model = fitted[best["name"]][0]
+    scaler = best_model[0]
+    n_panels = 3 + len(fitted)  # signal, truth, one band per model, probabilities
+    figure = Figure(figsize=(11, 4.6 + 0.55 * len(fitted)), layout="constrained")
+    axes = figure.subplots(n_panels, 1, sharex=True, height_ratios=[5, 1] + [1] * len(fitted) + [3])
+    display = SequenceLabelingDisplay.from_predictions(
+        [data.y_test[stream]],
+        {name: [pred[stream]] for name, (_, pred) in fitted.items()},
+        X=scaler.transform([data.X_test[stream]]),
+        y_proba=best_model.predict_proba([data.X_test[stream]]),
+        classes=best_model.classes_,
+        sampling_rate=10.0,
+        ax=axes,
     )
+    display.ax_.set_title(f"Test stream {stream}: true and predicted activity")
+    display.ax_.set_ylabel(f"{data.X_test[stream].shape[1]} channels\n(standardised)")
+    display.axes_[-1].set_ylabel(f"{best['name']}\nprobability")
+    figure.savefig(figure_path, dpi=150)
     say(f"Figure of test stream {stream}: {figure_path}")
     return figure_path, stream
 
@@ -440,76 +455,3 @@ def format_table(rows, *, markdown=False):
 def _most_segmented(y):
     """Index of the sequence with the most label changes (the first one on ties)."""
     return int(np.argmax([np.count_nonzero(labels[1:] != labels[:-1]) for labels in y]))
-
-
-def plot_stream(path, x, y_true, predictions, *, classes, title, sampling_rate=10.0):
-    """Save a figure of one stream: its channels, then its true and predicted labels over time.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Where the PNG is written.
-    x : ndarray of shape (T, n_features)
-        The stream's channels (standardised, so they share one axis).
-    y_true : ndarray of shape (T,)
-        The true label of every timestep.
-    predictions : dict of str to ndarray of shape (T,)
-        Each model's predicted labels, by model name; one band per model.
-    classes : list
-        All labels, in the order of the colours.
-    title : str
-        The figure's title.
-    sampling_rate : float, default=10.0
-        Timesteps per second, for the time axis.
-    """
-    # The object-oriented API needs no pyplot and no backend: nothing global changes.
-    from matplotlib.colors import ListedColormap
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-
-    colours = [f"C{i}" for i in range(len(classes))]
-    cmap = ListedColormap(colours)
-    code = {label: i for i, label in enumerate(classes)}
-    bands = {"true": np.asarray(y_true), **predictions}
-    seconds = np.arange(len(x)) / sampling_rate
-    extent = (0, len(x) / sampling_rate, 0, 1)
-
-    fig = Figure(figsize=(11, 2.8 + 0.55 * len(bands)), layout="constrained")
-    axes = fig.subplots(
-        1 + len(bands),
-        1,
-        sharex=True,
-        gridspec_kw={"height_ratios": [5] + [1] * len(bands)},
-    )
-    ax = axes[0]
-    # Shades of grey for the channels, so that colour always means an activity.
-    for j in range(x.shape[1]):
-        ax.plot(seconds, x[:, j], linewidth=0.8, color=str(0.15 + 0.5 * j / x.shape[1]))
-    ax.set_ylabel(f"{x.shape[1]} channels\n(standardised)")
-    ax.set_title(title)
-    ax.margins(x=0)
-
-    for ax, (name, labels) in zip(axes[1:], bands.items(), strict=True):
-        codes = np.array([code[label] for label in np.asarray(labels).tolist()])[None, :]
-        ax.imshow(
-            codes,
-            cmap=cmap,
-            vmin=-0.5,
-            vmax=len(classes) - 0.5,
-            aspect="auto",
-            interpolation="nearest",
-            extent=extent,
-        )
-        if name != "true":
-            accuracy = np.mean(np.asarray(labels) == np.asarray(y_true))
-            name = f"{name} ({100 * accuracy:.1f}%)"
-        ax.set_yticks([0.5], [name])
-        ax.tick_params(axis="y", length=0)
-    axes[-1].set_xlabel("time (s)")
-    fig.legend(
-        handles=[Patch(color=c, label=label) for c, label in zip(colours, classes, strict=True)],
-        loc="outside lower center",
-        ncols=len(classes),
-        frameon=False,
-    )
-    fig.savefig(path, dpi=150)

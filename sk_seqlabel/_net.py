@@ -4,10 +4,11 @@ Overridden hooks: the loss (flatten, ignore padded steps), a ragged inference lo
 to input order), the forward pass (under bf16 autocast when the policy says so, inputs copied
 without blocking, lengths left on the host), the module's initialisation (the device policy's
 code paths), the fit loop (an interrupted fit is recorded and rolled back to the last whole
-epoch) and the epoch loop's per-batch loss recording (one host synchronisation per epoch
-instead of one per batch). Batching is skorch's own iterator mechanism with
-:func:`~sk_seqlabel._batching.bucketed_loader` plugged in; history, printing, progress bars
-and early stopping are skorch callbacks.
+epoch), the epoch loop's per-batch loss recording (one host synchronisation per epoch
+instead of one per batch) and the iterators (a fit's loaders are kept until it ends, so that
+:class:`PlannedProgressBar` knows each epoch's batches before it starts). Batching is skorch's
+own iterator mechanism with :func:`~sk_seqlabel._batching.bucketed_loader` plugged in;
+history, printing, progress bars and early stopping are skorch callbacks.
 
 Everything a fitted net keeps outside the module, optimizer and criterion (callbacks, history,
 keyword arguments) is plain Python: skorch maps only those three to the CPU when a model
@@ -19,18 +20,19 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from torch.utils.data import Subset
 
 from ._batching import PAD_LABEL, bucketed_loader
 from ._device import torch_settings
 
-__all__ = ["SequenceNet", "TimestepAccuracy", "TimestepCrossEntropy"]
+__all__ = ["PlannedProgressBar", "SequenceNet", "TimestepAccuracy", "TimestepCrossEntropy"]
 
 
 #: Batches between two hand-backs of freed heap memory to the OS on the CPU.
@@ -93,6 +95,38 @@ class TimestepAccuracy(Callback):
         self._correct = self._total = 0
         if dataset_valid is not None and total:
             net.history.record(self.name, correct / total)
+
+
+class PlannedProgressBar(ProgressBar):
+    """skorch's progress bar over the batches each epoch's plan makes, on terminals only.
+
+    skorch's ``batches_per_epoch="auto"`` divides the number of sequences by ``batch_size``;
+    batches capped by padded timesteps, and training windows that move each epoch, make
+    another number. Here the total is what the epoch's loaders will yield
+    (:meth:`SequenceNet.planned_batches`), known before the epoch starts. When the bar's stream
+    (standard error) is not a terminal or a notebook, nothing is drawn: a log file then holds
+    skorch's epoch table, one line per epoch, and no carriage-return fragments.
+    """
+
+    def _get_batches_per_epoch(self, net, dataset_train, dataset_valid):
+        return net.planned_batches()
+
+    def _draws(self):
+        return self._use_notebook() or sys.stderr.isatty()
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self._draws():
+            super().on_epoch_begin(net, **kwargs)
+        else:
+            self.pbar_ = None
+
+    def on_batch_end(self, net, **kwargs):
+        if self.pbar_ is not None:
+            super().on_batch_end(net, **kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.pbar_ is not None:
+            super().on_epoch_end(net, **kwargs)
 
 
 class TimestepCrossEntropy(torch.nn.CrossEntropyLoss):
@@ -168,6 +202,9 @@ class SequenceNet(NeuralNet):
         ``interrupted``.
     """
 
+    #: The loaders of the fit in progress, by ``training``; None outside :meth:`fit_loop`.
+    _fit_loaders = None
+
     def __init__(self, module, *args, policy, smoothing=0.0, smoothing_truncation=4.0, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.policy = policy
@@ -226,6 +263,7 @@ class SequenceNet(NeuralNet):
         """
         self.interrupted_ = False
         self._epoch_weights = None
+        self._fit_loaders = {}
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
@@ -233,7 +271,22 @@ class SequenceNet(NeuralNet):
                 self._roll_back_to_last_epoch()
             raise
         finally:
-            self._epoch_weights = None
+            # The loaders hold the training data: a fitted (pickled) net must not.
+            self._epoch_weights = self._fit_loaders = None
+
+    def get_iterator(self, dataset, training=False):
+        iterator = super().get_iterator(dataset, training=training)
+        if self._fit_loaders is not None:  # inside fit_loop; prediction writes nothing
+            self._fit_loaders[training] = iterator
+        return iterator
+
+    def planned_batches(self):
+        """The number of batches the coming epoch of the fit in progress makes.
+
+        Training and validation together, as each loader's plan for that epoch says (its
+        ``len``, exact also when the training batches are reshuffled); 0 outside a fit.
+        """
+        return sum(len(loader) for loader in (self._fit_loaders or {}).values())
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)

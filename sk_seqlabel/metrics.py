@@ -339,5 +339,8 @@ def edit_score(y_true, y_pred, *, background=None):
 
 
 timestep_accuracy_scorer = make_scorer(timestep_accuracy_score, response_method="predict")
+"""Scorer of :func:`timestep_accuracy_score` on ``predict``, for ``scoring=``."""
 segment_f1_scorer = make_scorer(segment_f1_score, response_method="predict", overlap=0.5)
+"""Scorer of :func:`segment_f1_score` (``overlap=0.5``) on ``predict``, for ``scoring=``."""
 edit_scorer = make_scorer(edit_score, response_method="predict")
+"""Scorer of :func:`edit_score` on ``predict``, for ``scoring=``."""

@@ -205,3 +205,16 @@ def test_padding_aware_plan_trades_padding_for_batches():
     assert free[0] == 0.0  # batches cost nothing: no padding at all
     assert cheap[0] < greedy[0]  # less padding ...
     assert cheap[1] < free[1]  # ... without a batch per length
+
+
+def test_sampler_length_is_the_number_of_batches_its_next_epoch_yields():
+    lengths = np.random.default_rng(0).integers(20, 200, size=40)
+    sampler = BucketBatchSampler(lengths, 8, 400, shuffle=True, random_state=0, max_length=150)
+    same_seed = BucketBatchSampler(lengths, 8, 400, shuffle=True, random_state=0, max_length=150)
+    counts = []
+    for _ in range(6):
+        counts.append(len(sampler))
+        epoch = list(sampler)
+        assert len(epoch) == counts[-1]
+        assert epoch == list(same_seed)  # asking for the length changes no plan
+    assert len(set(counts)) > 1  # jitter and moving windows change the count

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -22,15 +23,16 @@ LABELERS = {cls.__name__.removesuffix("Labeler"): cls.__name__ for cls in all_la
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    """Run ``demo --quick`` once in-process; return (exit status, stdout, output folder)."""
+    """Run ``demo --quick`` once in-process, its output going to files as in a log;
+    return (exit status, stdout, output folder, stderr)."""
     output = tmp_path_factory.mktemp("demo")
-    stdout = io.StringIO()
+    stdout, stderr = io.StringIO(), io.StringIO()
     threads = torch.get_num_threads()
-    with contextlib.redirect_stdout(stdout):
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         status = main(["demo", "--quick", "--device", "cpu", "--output", str(output)])
     # The demo trains with one thread per fit on the CPU; it must give the count back.
     assert torch.get_num_threads() == threads
-    return status, stdout.getvalue(), output
+    return status, stdout.getvalue(), output, stderr.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +41,14 @@ def results(quick_run):
 
 
 def test_quick_demo_succeeds_and_writes_its_files(quick_run):
-    status, _, output = quick_run
+    status, _, output, _ = quick_run
     assert status == 0
     names = {path.name for path in output.iterdir()}
     assert {"results.json", "results.md", "demo.png", "best_model.joblib"} <= names
 
 
 def test_table_is_printed_with_one_row_per_labeler(quick_run, results):
-    _, stdout, _ = quick_run
+    _, stdout, *_ = quick_run
     lines = stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("model "))
     assert lines[header].split()[:3] == ["model", "best", "parameters"]
@@ -82,6 +84,16 @@ def test_results_md_is_a_markdown_table_of_the_same_rows(quick_run, results):
         assert float(cells[accuracy]) == pytest.approx(model["accuracy"], abs=5e-4)
 
 
+def test_quick_demo_log_holds_one_line_per_epoch_and_no_progress_bar(quick_run):
+    from sk_seqlabel._demo import QUICK
+
+    _, stdout, _, stderr = quick_run
+    assert "\r" not in stdout + stderr and "it/s" not in stdout + stderr
+    # The grid searches are quiet; each refit prints skorch's epoch table.
+    epoch_rows = [line for line in stdout.splitlines() if re.match(r"\s+\d+\s+\S", line)]
+    assert len(epoch_rows) == len(LABELERS) * QUICK.max_epochs
+
+
 def test_figure_is_a_readable_png_of_the_expected_size(quick_run):
     import matplotlib.image
 
@@ -94,7 +106,7 @@ def test_figure_is_a_readable_png_of_the_expected_size(quick_run):
 
 
 def test_saved_model_reloads_with_identical_predictions(quick_run, results):
-    _, stdout, output = quick_run
+    _, stdout, output, _ = quick_run
     assert results["reload_identical"] is True
     assert "reloaded: predictions on the 4 test streams are identical" in stdout
     model = joblib.load(output / results["model_file"])
