@@ -58,7 +58,8 @@ def test_the_gpu_choices_predict_long_sequences_as_the_cpu_does(make_labeler, ea
     gpu.__dict__.update({k: v for k, v in clf.__dict__.items() if k.endswith("_")})
     gpu.set_params(max_batch_timesteps=256)  # chunked, under the CUDA choices
     got = gpu.predict_proba(long)
-    assert gpu.net_.policy.kind == "cuda" and gpu.net_.policy.inference_batch_timesteps == 256
+    call = gpu._device_policy(gpu.net_.device)  # what predict_proba ran under
+    assert call.kind == "cuda" and call.inference_batch_timesteps == 256
     for a, b in zip(expected, got, strict=True):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
 
