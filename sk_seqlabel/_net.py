@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import threading
+import weakref
 
 import numpy as np
 import torch
@@ -34,12 +36,15 @@ from ._device import torch_settings
 
 __all__ = ["SequenceNet", "TimestepAccuracy", "TimestepCrossEntropy"]
 
+#: Calls of :meth:`SequenceNet.inference` in progress, per net: ``[count, module mode before
+#: the first]``. Kept outside the net so that a fitted net holds nothing of a call (and stays
+#: picklable: a lock is not).
+_inference_calls: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_inference_lock = threading.Lock()
+
 
 #: Batches between two hand-backs of freed heap memory to the OS on the CPU.
 TRIM_EVERY = 16
-#: Sequences longer than one batch that prediction passes to ``forward_chunked`` at once
-#: (as many as a chunked LSTM runs side by side).
-LONG_GROUP = 16
 
 
 def _load_malloc_trim():
@@ -198,6 +203,8 @@ class SequenceNet(NeuralNet):
             conv_path=policy.conv_path,
             lstm_path=policy.lstm_path,
             low_precision_recurrence=policy.recurrent_precision == "bf16",
+            flush_denormal=policy.flush_denormal,
+            flatten_weights=policy.flatten_lstm_weights,
         )
 
     def initialize_module(self):
@@ -277,7 +284,7 @@ class SequenceNet(NeuralNet):
         if iterator is None:
             return
         batches, losses = [], []
-        trim = torch.device(self.device).type == "cpu"
+        trim = self.policy.release_host_memory
         try:
             for batch in iterator:
                 if trim and len(batches) % TRIM_EVERY == TRIM_EVERY - 1:
@@ -331,8 +338,9 @@ class SequenceNet(NeuralNet):
         ``predict_proba``), skorch's entry points of this net and live streams. Inside it the
         module is in eval mode with the call's code paths (``policy``), gradients are off,
         and the policy's torch settings (threads, no TF32) and precision (autocast) apply.
-        On leaving, the module's mode and code paths are as they were: a prediction never
-        changes the fitted net (the policy of ``fit`` stays :attr:`policy`).
+        When the last of the calls in progress on this net leaves (calls in several threads
+        may overlap), the module's mode and code paths are as they were before the first: a
+        prediction never changes the fitted net (the policy of ``fit`` stays :attr:`policy`).
 
         Parameters
         ----------
@@ -346,15 +354,23 @@ class SequenceNet(NeuralNet):
         """
         self.check_is_fitted()
         policy = policy or self.policy
-        was_training = self.module_.training
-        self.configure_module(policy)
-        self.module_.eval()
+        with _inference_lock:
+            # Counted per net, not saved per call: a thread that left first would otherwise
+            # switch dropout back on under another that is still predicting.
+            calls = _inference_calls.setdefault(self, [0, self.module_.training])
+            calls[0] += 1
+            self.configure_module(policy)
+            self.module_.eval()
         try:
             with policy.torch_settings(), torch.no_grad(), self.autocast(policy):
                 yield policy
         finally:
-            self.configure_module(self.policy)
-            self.module_.train(was_training)
+            with _inference_lock:
+                calls[0] -= 1
+                if calls[0] == 0:
+                    del _inference_calls[self]
+                    self.configure_module(self.policy)
+                    self.module_.train(calls[1])
 
     def predict_ragged(self, dataset, policy=None, output="proba", batch_overhead=None):
         """Class probabilities (or indices) for every sequence of ``dataset``, in its order.
@@ -461,7 +477,7 @@ class SequenceNet(NeuralNet):
                 batch_overhead=batch_overhead,
             )
             # Without shuffling the sampler's plan is fixed, so it lines up with the loader.
-            trim = torch.device(self.device).type == "cpu"
+            trim = policy.release_host_memory
             for n, (keys, batch) in enumerate(zip(loader.batch_sampler, loader, strict=True)):
                 if trim and n % TRIM_EVERY == TRIM_EVERY - 1:
                     release_freed_memory()
@@ -470,12 +486,13 @@ class SequenceNet(NeuralNet):
                 for row, (i, length) in enumerate(zip(keys, lengths, strict=True)):
                     out[i] = result[row, :length]
         long = np.flatnonzero(is_long)
-        # Longest first, LONG_GROUP at a time: recordings that load on access are then held
-        # a group at a time, never all at once; a recurrent module runs a group's sequences
-        # side by side (the longest together fill its rows best).
+        # Longest first, the module's chunked_rows at a time: recordings that load on access
+        # are then held a group at a time, never all at once; a recurrent module runs a
+        # group's sequences side by side (the longest together fill its rows best).
         long = long[np.argsort(-dataset.lengths[long], kind="stable")]
-        for first in range(0, len(long), LONG_GROUP):
-            group = long[first : first + LONG_GROUP]
+        group_size = self.module_.chunked_rows
+        for first in range(0, len(long), group_size):
+            group = long[first : first + group_size]
             with torch_settings(self.module_.chunked_threads):
                 logits = self.module_.forward_chunked(
                     [torch.from_numpy(dataset.X[i]) for i in group], chunk_length

@@ -43,6 +43,10 @@ class SequenceModule(nn.Module):
     chunked_threads : int or None
         Torch intra-op threads :meth:`forward_chunked` runs best on; None: the caller's. The
         net applies it around the call (and restores it).
+    chunked_rows : int
+        Sequences :meth:`forward_chunked` runs side by side at most (a recurrent module's rows
+        of one chunked pass). The net passes it at most that many at a time, so recordings
+        that load on access are held a group at a time.
     context : tuple of (int, int) or None
         ``(before, after)``: output ``t`` depends on inputs ``t - before .. t + after`` only.
         None (the default): no such bound, as in any recurrent module. A stream of a module
@@ -50,6 +54,7 @@ class SequenceModule(nn.Module):
     """
 
     chunked_threads: int | None = None
+    chunked_rows: int = 16
     context: tuple[int, int] | None = None
 
     @property
@@ -170,19 +175,34 @@ class SequenceModule(nn.Module):
         return []
 
     def configure_runtime(
-        self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
+        self,
+        *,
+        conv_path="conv",
+        lstm_path="flip",
+        low_precision_recurrence=True,
+        flush_denormal=False,
+        flatten_weights=False,
     ) -> None:
         """Take the device policy's code-path choices; speed only, the parameters stay.
 
         Parameters
         ----------
-        conv_path : {"auto", "gemm", "conv"}
+        conv_path : {"gemm", "conv"}
             How dilated convolutions run (see :class:`~sk_seqlabel.modules.tcn.DilatedConv`).
-        lstm_path : {"auto", "packed", "flip"}
+        lstm_path : {"packed", "flip"}
             How a bidirectional LSTM handles padding (see
             :func:`~sk_seqlabel.modules.recurrence.run_lstm`).
         low_precision_recurrence : bool
             Whether an enclosing autocast may run LSTM layers in lower precision.
+        flush_denormal : bool
+            Whether ``forward_chunked``'s long recurrences flush denormal floats to zero (a
+            CPU's choice: see :func:`~sk_seqlabel.modules.recurrence.run_lstm_chunked`).
+        flatten_weights : bool
+            Whether they give each LSTM layer a flat copy of its weights (a CUDA choice).
+
+        The defaults are what a module does when nobody configures it (any device, the CPU's
+        choices); the net passes its device policy's (``DevicePolicy``), the one place that
+        looks at the device.
 
         Modules without such choices keep this default, which does nothing.
         """

@@ -65,7 +65,7 @@ class MultiStageTCN(SequenceModule):
         n_stages: int = 2,
         dropout: float = 0.1,
         causal: bool = False,
-        path: str = "auto",
+        path: str = "conv",
     ):
         super().__init__()
         hyper = dict(
@@ -120,7 +120,13 @@ class MultiStageTCN(SequenceModule):
         return logits, lengths, new_state
 
     def configure_runtime(
-        self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
+        self,
+        *,
+        conv_path="conv",
+        lstm_path="flip",
+        low_precision_recurrence=True,
+        flush_denormal=False,
+        flatten_weights=False,
     ):
         """Choose how every stage's convolutions run; speed only."""
         for stage in self.stages:
