@@ -5,7 +5,8 @@ A module of this package subclasses :class:`SequenceModule` and defines
 - ``forward(x, lengths)``: logits for a padded batch, exact under padding (a sequence's
   outputs never depend on its batch mates or on padded values);
 - ``forward_chunked(xs, max_batch_timesteps)``: logits for sequences too long for one batch,
-  computed in bounded memory with the same result as ``forward`` on each whole sequence;
+  computed in bounded memory with the same result as ``forward`` on each whole sequence
+  (given by this class to modules with a bounded ``context``);
 - ``look_ahead``: how many future input steps one output depends on (0: causal; a bound; or
   None: unbounded). Tests check it, and streaming and decoding build on it;
 - optionally ``context``, ``(before, after)`` input steps one output depends on, for modules
@@ -28,6 +29,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from .chunking import forward_chunked_by_context
 
 __all__ = ["SequenceModule"]
 
@@ -84,6 +87,7 @@ class SequenceModule(nn.Module):
         """
         raise NotImplementedError("Must be overridden in subclass")
 
+    @torch.no_grad()
     def forward_chunked(self, xs, max_batch_timesteps: int):
         """Logits for long sequences, computed in bounded memory, equal to :meth:`forward`.
 
@@ -97,8 +101,15 @@ class SequenceModule(nn.Module):
         Returns
         -------
         list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
+
+        A module with a bounded ``context`` gets this for free: each chunk of outputs is
+        computed from its inputs extended by the context on both sides, which is everything
+        they depend on (:func:`~sk_seqlabel.modules.chunking.forward_chunked_by_context`;
+        ``max_batch_timesteps`` steps per chunk including that overlap). Others override it.
         """
-        raise NotImplementedError("Must be overridden in subclass")
+        if self.context is None:
+            raise NotImplementedError("Must be overridden in subclass")
+        return [forward_chunked_by_context(self, x, max_batch_timesteps) for x in xs]
 
     def initial_stream_state(self, n_streams: int):
         """The carried state of ``n_streams`` new live streams, batch first in every tensor.

@@ -5,7 +5,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from .base import SequenceModule
-from .recurrence import PATHS, chunk_bounds, run_lstm, run_lstm_carried, run_lstm_chunked
+from .chunking import chunk_bounds
+from .recurrence import PATHS, run_lstm, run_lstm_carried, run_lstm_chunked
 
 __all__ = ["ConvLSTM"]
 

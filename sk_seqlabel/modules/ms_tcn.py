@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .base import SequenceModule
-from .tcn import TCN, forward_chunked_by_context
+from .tcn import TCN
 
 __all__ = ["MultiStageTCN"]
 
@@ -131,9 +131,3 @@ class MultiStageTCN(SequenceModule):
         """Choose how every stage's convolutions run; speed only."""
         for stage in self.stages:
             stage.configure_runtime(conv_path=conv_path)
-
-    @torch.no_grad()
-    def forward_chunked(self, xs, max_batch_timesteps):
-        """Logits for long sequences in bounded memory, equal to :meth:`forward` (see
-        :func:`~sk_seqlabel.modules.tcn.forward_chunked_by_context`)."""
-        return [forward_chunked_by_context(self, x, max_batch_timesteps) for x in xs]

@@ -15,7 +15,6 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 __all__ = [
     "PATHS",
-    "chunk_bounds",
     "contiguous_layer_weights",
     "lstm_recurrence",
     "recurrence_precision",
@@ -473,17 +472,6 @@ def _reverse_ragged(x, lengths, weights, hx):
         PackedSequence(data, packed.batch_sizes), batch_first=True, total_length=x.shape[1]
     )
     return reverse_padded(out, lengths), (h, c)
-
-
-def chunk_bounds(n_steps, chunk_length):
-    """``(start, stop)`` of consecutive chunks of at most ``chunk_length`` steps.
-
-    Examples
-    --------
-    >>> chunk_bounds(10, 4)
-    [(0, 4), (4, 8), (8, 10)]
-    """
-    return [(a, min(a + chunk_length, n_steps)) for a in range(0, n_steps, chunk_length)]
 
 
 def run_lstm_carried(lstm, x, n_steps, hx, low_precision=True):

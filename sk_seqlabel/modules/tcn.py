@@ -17,7 +17,7 @@ from torch import nn
 
 from .base import SequenceModule
 
-__all__ = ["TCN", "DilatedConv", "TemporalBlock", "forward_chunked_by_context", "receptive_field"]
+__all__ = ["TCN", "DilatedConv", "TemporalBlock", "receptive_field"]
 
 PATHS = ("gemm", "conv")
 
@@ -310,60 +310,3 @@ class TCN(SequenceModule):
             raise ValueError(f"conv_path must be one of {PATHS}; got {conv_path!r}.")
         for block in self.blocks:
             block.conv1.path = block.conv2.path = conv_path
-
-    @torch.no_grad()
-    def forward_chunked(self, xs, max_batch_timesteps):
-        """Logits for long sequences, computed chunk by chunk in bounded memory.
-
-        Exact: each chunk of outputs is computed from its inputs extended by ``context`` on
-        both sides, which is everything those outputs depend on. Sequences run one after the
-        other, each chunk a batch of one row of up to ``max_batch_timesteps`` steps.
-
-        Parameters
-        ----------
-        xs : list of torch.Tensor of shape (T_i, n_features)
-            Sequences, on any device; chunks are moved to the module's device one by one.
-        max_batch_timesteps : int
-            Steps per chunk including the overlap; at least ``receptive_field``.
-
-        Returns
-        -------
-        list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
-        """
-        return [forward_chunked_by_context(self, x, max_batch_timesteps) for x in xs]
-
-
-def forward_chunked_by_context(module, x, chunk_length):
-    """Logits of ``module`` for one long sequence, chunk by chunk, equal to one piece.
-
-    For a module whose output ``t`` depends on inputs ``t - context[0] .. t + context[1]``
-    only, and which sees zeros beyond a sequence's ends (a :class:`TCN`, a stack of them):
-    each chunk of outputs is computed from its inputs extended by ``context`` on both sides,
-    which is everything those outputs depend on; steps beyond the piece read zeros only where
-    the sequence itself ends.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        Called as ``module(x, lengths)``; has ``context = (before, after)``.
-    x : torch.Tensor of shape (T, n_features)
-        The sequence, on any device; pieces are moved to the module's device one by one.
-    chunk_length : int
-        Steps per piece including the overlap; at least ``before + after + 1``.
-
-    Returns
-    -------
-    torch.Tensor of shape (T, n_classes), float32, on the CPU
-    """
-    before, after = module.context
-    step = max(1, chunk_length - before - after)
-    device, n_steps = next(module.parameters()).device, x.shape[0]
-    logits = None
-    for a in range(0, n_steps, step):
-        b = min(a + step, n_steps)
-        lo, hi = max(0, a - before), min(n_steps, b + after)
-        out = module(x[lo:hi].to(device)[None], torch.tensor([hi - lo]))
-        if logits is None:
-            logits = torch.empty(n_steps, out.shape[-1])
-        logits[a:b] = out[0, a - lo : b - lo].float().cpu()
-    return logits
