@@ -418,30 +418,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
     def _make_net(
         self, policy, *, n_features, n_classes, class_weight, shuffle_seed, split_seed, groups=None
     ):
-        callbacks = []
-        train_split = None
-        if self.early_stopping:
-            if groups is None:
-                train_split = ValidSplit(
-                    self.validation_fraction, stratified=False, random_state=split_seed
-                )
-            else:  # whole groups on each side
-                splitter = GroupShuffleSplit(
-                    n_splits=1, test_size=self.validation_fraction, random_state=split_seed
-                )
-                train_split = functools.partial(ValidSplit(splitter), groups=groups)
-            callbacks += [
-                ("valid_acc", TimestepAccuracy()),
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss", patience=self.n_iter_no_change, load_best=True
-                    ),
-                ),
-            ]
-        if self.verbose:
-            callbacks.append(("progress_bar", ProgressBar()))
-        callbacks += copy.deepcopy(self.callbacks or [])
+        """The skorch net of one fit: module, loss, optimizer, batching and callbacks."""
         batching = {
             "max_batch_timesteps": policy.train_batch_timesteps,
             "max_length": self._train_length(policy),
@@ -470,14 +447,42 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             **{f"iterator_train__{k}": v for k, v in batching.items()},
             iterator_valid=bucketed_loader,
             **{f"iterator_valid__{k}": v for k, v in batching.items()},
-            train_split=train_split,
-            callbacks=callbacks,
+            train_split=self._train_split(split_seed, groups),
+            callbacks=self._callbacks(),
             device=policy.device,
             policy=policy,
             smoothing=self.smoothing,
             smoothing_truncation=self.smoothing_truncation,
             verbose=self.verbose,
         )
+
+    def _train_split(self, seed, groups):
+        """skorch's ``train_split``: whole sequences (or groups) held out for early stopping."""
+        if not self.early_stopping:
+            return None
+        if groups is None:
+            return ValidSplit(self.validation_fraction, stratified=False, random_state=seed)
+        splitter = GroupShuffleSplit(
+            n_splits=1, test_size=self.validation_fraction, random_state=seed
+        )
+        return functools.partial(ValidSplit(splitter), groups=groups)
+
+    def _callbacks(self):
+        """Early stopping and the progress bar as the parameters ask, then the user's own."""
+        callbacks = []
+        if self.early_stopping:
+            callbacks += [
+                ("valid_acc", TimestepAccuracy()),
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss", patience=self.n_iter_no_change, load_best=True
+                    ),
+                ),
+            ]
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks + copy.deepcopy(self.callbacks or [])
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X):
