@@ -183,8 +183,11 @@ class SequenceNet(NeuralNet):
 
     @property
     def precision(self):
-        """What the forward pass ran in: "fp32", "bf16" or "bf16 (LSTM layers in fp32)"."""
-        policy = self.policy
+        """What ``fit`` ran in: "fp32", "bf16" or "bf16 (LSTM layers in fp32)"."""
+        return self.precision_of(self.policy)
+
+    def precision_of(self, policy):
+        """What the forward pass runs in under ``policy`` (as :attr:`precision` words it)."""
         has_lstm = hasattr(self.module_, "low_precision_recurrence")
         if policy.precision == "bf16" and policy.recurrent_precision == "fp32" and has_lstm:
             return "bf16 (LSTM layers in fp32)"
