@@ -349,10 +349,13 @@ def peak_rss_mib():
 
 # --------------------------------------------------------------------------- estimators
 def estimator_class(name):
-    """The labeler class for "TCN", "LSTM" or "ConvLSTM"."""
-    from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
+    """The registered labeler class whose name is ``name`` + "Labeler" ("TCN", "LSTM", ...)."""
+    from sk_seqlabel.labelers import all_labelers
 
-    return {"TCN": TCNLabeler, "LSTM": LSTMLabeler, "ConvLSTM": ConvLSTMLabeler}[name]
+    by_name = {cls.__name__.removesuffix("Labeler"): cls for cls in all_labelers()}
+    if name not in by_name:
+        raise ValueError(f"Unknown model {name!r}; the registry has {sorted(by_name)}.")
+    return by_name[name]
 
 
 def make_estimator(name, dev, max_epochs, **extra):

@@ -50,8 +50,7 @@ def main():
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         session = onnxruntime.InferenceSession(str(path), options)
-        policy = clf.net_.policy if hasattr(clf.net_, "policy") else None
-        cap = policy.inference_batch_timesteps if policy else 8192
+        cap = clf._device_policy(clf.net_.device).inference_batch_timesteps
         loader = bucketed_loader(
             SequenceDataset(X),
             batch_size=clf.batch_size,

@@ -99,8 +99,8 @@ def padding_of_plans(clf, X, Y):
 
 
 def _inference_batching(clf):
-    """(batch cap, round_lengths) of the fitted ``clf``'s last ``predict_proba``."""
-    policy = clf.net_.policy  # the device policy the last predict ran with
+    """(batch cap, round_lengths) that the fitted ``clf``'s ``predict_proba`` runs under."""
+    policy = clf._device_policy(clf.net_.device)  # the device policy predict runs under
     return policy.inference_batch_timesteps, policy.round_lengths
 
 

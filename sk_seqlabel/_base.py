@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 import warnings
 from numbers import Integral, Real
@@ -91,7 +92,7 @@ _SHARED_DOCS = """
         bfloat16 under :func:`torch.autocast` (weights, optimizer and loss stay float32);
         LSTM layers run in bf16 only on a CPU with native bf16 (AMX or AVX512-BF16), and in
         float32 elsewhere: oneDNN has no bf16 LSTM for other CPUs, and cuDNN's would need a
-        gradient scaler. ``net_.precision`` says what ran (for example
+        gradient scaler. ``net_.precision`` says what ``fit`` ran in (for example
         "bf16 (LSTM layers in fp32)"). "fp32" runs everything in float32 (no TF32 on a
         GPU). "auto" picks whichever was measured faster for this model on this kind of
         device (see the GPU page of the guide); it is "fp32" wherever bf16 was not measured
@@ -166,6 +167,25 @@ _SHARED_ATTRIBUTE_DOCS = """
         The shortest training segment that touches neither end of its sequence (0: none):
         what ``min_segment_length="auto"`` uses.
 """
+
+
+@dataclasses.dataclass(frozen=True)
+class _TrainingData:
+    """What ``fit`` trains on, checked and encoded (:meth:`BaseSequenceLabeler._training_data`).
+
+    ``X``: the sequences (a list, or recordings that load on access); ``y_codes``: class
+    indices per sequence; ``weights``: per-timestep loss weights or None; ``groups``: one per
+    sequence or None; ``classes``: the sorted labels; ``class_weight``: one per class or None;
+    ``feature_names``: the DataFrame columns seen, or None.
+    """
+
+    X: object
+    y_codes: list
+    weights: list | None
+    groups: np.ndarray | None
+    classes: np.ndarray
+    class_weight: list | None
+    feature_names: np.ndarray | None
 
 
 def fill_shared_docs(cls):
@@ -289,81 +309,148 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             The fitted estimator, with ``classes_``, ``n_features_in_`` and ``net_`` (the
             skorch net, whose ``history`` holds the training log).
         """
+        data = self._training_data(X, y, sample_weight, groups)
+        policy = self._device_policy(resolve_device(self.device))
+        net, split_seed = self._train(data, policy)
+        statistics = self._label_statistics(net, policy, data, split_seed)
+        # Only now, all together: a fit that raised above left the estimator as it was.
+        self._set_fitted_state(
+            net=net,
+            classes=data.classes,
+            n_features=data.X[0].shape[1],
+            feature_names=data.feature_names,
+            **statistics,
+        )
+        return self
+
+    def _training_data(self, X, y, sample_weight, groups):
+        """Check and encode what ``fit`` trains on; raise before anything is built."""
         name = type(self).__name__
         if is_multiindex_panel(X):
             X, y, _ = split_panel(X, y)
         X_list, _ = check_sequences(X, estimator_name=name)
         feature_names = sequence_feature_names(X)
         _y_list, pooled = check_targets(y, X_list)
-        # fit then transform, not fit_transform: its np.unique(return_inverse=True) took about
-        # 5x the peak memory on 10 M labels for the same codes (benchmarks/RESULTS.md, sec. 5).
-        encoder = LabelEncoder().fit(pooled)
-        classes = encoder.classes_
-        codes = encoder.transform(pooled).astype(np.int64, copy=False)
-        if len(classes) < 2:
-            raise ValueError(f"{name} needs at least 2 classes in y; got only {classes[0]!r}.")
-        if self.early_stopping and len(X_list) < 2:
-            raise ValueError(
-                "early_stopping=True holds out whole sequences for validation, so it needs at "
-                f"least 2 sequences; got {len(X_list)}."
-            )
+        classes, codes = self._encode_labels(pooled)
         # a LazySequences knows its lengths without loading the recordings again
         lengths = getattr(X_list, "lengths", None)
         if lengths is None:
             lengths = [len(x) for x in X_list]
         weights = check_sample_weight(sample_weight, lengths)
         groups = check_groups(groups, len(X_list))
-        if self.early_stopping and groups is not None and len(np.unique(groups)) < 2:
+        self._check_early_stopping_split(len(X_list), groups)
+        class_weight = check_class_weight(self.class_weight, classes, y=pooled)
+        return _TrainingData(
+            X=X_list,
+            y_codes=np.split(codes, np.cumsum(lengths)[:-1]),
+            weights=weights,
+            groups=groups,
+            classes=classes,
+            class_weight=None if class_weight is None else class_weight.tolist(),
+            feature_names=feature_names,
+        )
+
+    def _encode_labels(self, pooled):
+        """``(classes, codes)`` of the pooled training labels; at least two classes."""
+        # fit then transform, not fit_transform: its np.unique(return_inverse=True) took about
+        # 5x the peak memory on 10 M labels for the same codes (benchmarks/RESULTS.md, sec. 5).
+        encoder = LabelEncoder().fit(pooled)
+        classes = encoder.classes_
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y; got only {classes[0]!r}."
+            )
+        return classes, encoder.transform(pooled).astype(np.int64, copy=False)
+
+    def _check_early_stopping_split(self, n_sequences, groups):
+        """Early stopping holds out whole sequences (or groups): at least two of them."""
+        if not self.early_stopping:
+            return
+        if n_sequences < 2:
+            raise ValueError(
+                "early_stopping=True holds out whole sequences for validation, so it needs at "
+                f"least 2 sequences; got {n_sequences}."
+            )
+        if groups is not None and len(np.unique(groups)) < 2:
             raise ValueError(
                 "early_stopping=True with groups holds out whole groups for validation, so it "
                 f"needs at least 2 groups; got {len(np.unique(groups))}."
             )
-        class_weight = check_class_weight(self.class_weight, classes, y=pooled)
-        if class_weight is not None:
-            class_weight = class_weight.tolist()
-        y_codes = np.split(codes, np.cumsum(lengths)[:-1])
-        policy = self._device_policy(resolve_device(self.device))
 
+    def _train(self, data, policy):
+        """A new net trained on ``data``: ``(net, split_seed)``; warns if interrupted."""
         rng = check_random_state(self.random_state)
         torch_seed, shuffle_seed, split_seed = rng.randint(np.iinfo(np.int32).max, size=3)
         net = self._make_net(
             policy,
-            n_features=X_list[0].shape[1],
-            n_classes=len(classes),
-            class_weight=class_weight,
+            n_features=data.X[0].shape[1],
+            n_classes=len(data.classes),
+            class_weight=data.class_weight,
             shuffle_seed=int(shuffle_seed),
             split_seed=int(split_seed),
-            groups=groups,
+            groups=data.groups,
         )
         with _seeded(policy.device, int(torch_seed)), policy.torch_settings():
-            net.fit(SequenceDataset(X_list, y_codes, weights), y=None)
+            net.fit(SequenceDataset(data.X, data.y_codes, data.weights), y=None)
         if net.interrupted_:
-            epochs = len(net.history)
             kept = "the best epoch's" if self.early_stopping else "that epoch's"
             warnings.warn(
-                f"{name}.fit was interrupted after {epochs} whole epoch(s) of "
-                f"{self.max_epochs}; the model keeps {kept} weights, and net_.history marks "
-                "the last epoch 'interrupted'.",
+                f"{type(self).__name__}.fit was interrupted after {len(net.history)} whole "
+                f"epoch(s) of {self.max_epochs}; the model keeps {kept} weights, and "
+                "net_.history marks the last epoch 'interrupted'.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        start_count, transition_count, class_count = count_label_statistics(y_codes, len(classes))
-        temperature = self._fit_temperature(net, policy, X_list, y_codes, int(split_seed))
-        shortest_segment = shortest_inner_segment(y_codes)
-        # Only now, all together: a fit that raised above left the estimator as it was.
+        return net, int(split_seed)
+
+    def _label_statistics(self, net, policy, data, seed):
+        """What decoding learns at fit: label counts, a temperature, the shortest segment."""
+        start_count, transition_count, class_count = count_label_statistics(
+            data.y_codes, len(data.classes)
+        )
+        return {
+            "start_count": start_count,
+            "transition_count": transition_count,
+            "class_count": class_count,
+            "temperature": self._fit_temperature(net, policy, data.X, data.y_codes, seed),
+            "shortest_segment": shortest_inner_segment(data.y_codes),
+        }
+
+    def _set_fitted_state(
+        self,
+        *,
+        net,
+        classes,
+        n_features,
+        feature_names=None,
+        start_count=None,
+        transition_count=None,
+        class_count=None,
+        temperature=None,
+        shortest_segment=None,
+    ):
+        """Set every fitted attribute, together: the one place ``fit`` and ``load`` both use.
+
+        The label statistics are None only for a model file written before decoding existed
+        (such a model predicts with ``decoder="argmax"`` only); attributes of a previous fit
+        that the new state lacks are removed.
+        """
+        statistics = {
+            "start_count_": start_count,
+            "transition_count_": transition_count,
+            "class_count_": class_count,
+            "temperature_": temperature,
+            "shortest_segment_": shortest_segment,
+            "feature_names_in_": feature_names,
+        }
         self.classes_ = classes
-        self.start_count_ = start_count
-        self.transition_count_ = transition_count
-        self.class_count_ = class_count
-        self.temperature_ = temperature
-        self.shortest_segment_ = shortest_segment
-        self.n_features_in_ = X_list[0].shape[1]
-        if feature_names is not None:
-            self.feature_names_in_ = feature_names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        self.n_features_in_ = int(n_features)
+        for attr, value in statistics.items():
+            if value is not None:
+                setattr(self, attr, value)
+            elif hasattr(self, attr):
+                delattr(self, attr)
         self.net_ = net
-        return self
 
     def _fit_temperature(self, net, policy, X_list, y_codes, seed):
         """Calibrate the trained net's probabilities for decoding, on a sample of training data.
@@ -418,30 +505,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
     def _make_net(
         self, policy, *, n_features, n_classes, class_weight, shuffle_seed, split_seed, groups=None
     ):
-        callbacks = []
-        train_split = None
-        if self.early_stopping:
-            if groups is None:
-                train_split = ValidSplit(
-                    self.validation_fraction, stratified=False, random_state=split_seed
-                )
-            else:  # whole groups on each side
-                splitter = GroupShuffleSplit(
-                    n_splits=1, test_size=self.validation_fraction, random_state=split_seed
-                )
-                train_split = functools.partial(ValidSplit(splitter), groups=groups)
-            callbacks += [
-                ("valid_acc", TimestepAccuracy()),
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss", patience=self.n_iter_no_change, load_best=True
-                    ),
-                ),
-            ]
-        if self.verbose:
-            callbacks.append(("progress_bar", PlannedProgressBar()))
-        callbacks += copy.deepcopy(self.callbacks or [])
+        """The skorch net of one fit: module, loss, optimizer, batching and callbacks."""
         batching = {
             "max_batch_timesteps": policy.train_batch_timesteps,
             "max_length": self._train_length(policy),
@@ -470,14 +534,42 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             **{f"iterator_train__{k}": v for k, v in batching.items()},
             iterator_valid=bucketed_loader,
             **{f"iterator_valid__{k}": v for k, v in batching.items()},
-            train_split=train_split,
-            callbacks=callbacks,
+            train_split=self._train_split(split_seed, groups),
+            callbacks=self._callbacks(),
             device=policy.device,
             policy=policy,
             smoothing=self.smoothing,
             smoothing_truncation=self.smoothing_truncation,
             verbose=self.verbose,
         )
+
+    def _train_split(self, seed, groups):
+        """skorch's ``train_split``: whole sequences (or groups) held out for early stopping."""
+        if not self.early_stopping:
+            return None
+        if groups is None:
+            return ValidSplit(self.validation_fraction, stratified=False, random_state=seed)
+        splitter = GroupShuffleSplit(
+            n_splits=1, test_size=self.validation_fraction, random_state=seed
+        )
+        return functools.partial(ValidSplit(splitter), groups=groups)
+
+    def _callbacks(self):
+        """Early stopping and the progress bar as the parameters ask, then the user's own."""
+        callbacks = []
+        if self.early_stopping:
+            callbacks += [
+                ("valid_acc", TimestepAccuracy()),
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss", patience=self.n_iter_no_change, load_best=True
+                    ),
+                ),
+            ]
+        if self.verbose:
+            callbacks.append(("progress_bar", PlannedProgressBar()))
+        return callbacks + copy.deepcopy(self.callbacks or [])
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X):

@@ -203,6 +203,15 @@ class DevicePolicy:
         CPU, where packed backward passes are slow). See ``modules/``.
     pin_memory : bool
         Collate batches into page-locked memory and copy them without blocking (CUDA).
+    release_host_memory : bool
+        Hand freed heap memory back to the OS every few batches (``malloc_trim``; a CPU's
+        choice: its activations live on the heap, see ``_net.release_freed_memory``).
+    flush_denormal : bool
+        Flush denormal floats to zero in long chunked recurrences (a CPU's choice: there each
+        denormal multiply is many times slower; see ``modules.recurrence``).
+    flatten_lstm_weights : bool
+        Give each LSTM layer of a chunked recurrence a flat copy of its weights (CUDA: cuDNN
+        copies a slice of a larger buffer at every call otherwise).
     n_threads : int or None
         Torch intra-op threads while fitting or predicting; None leaves torch's setting.
     """
@@ -217,6 +226,9 @@ class DevicePolicy:
     conv_path: str
     lstm_path: str
     pin_memory: bool
+    release_host_memory: bool
+    flush_denormal: bool
+    flatten_lstm_weights: bool
     n_threads: int | None
 
     @classmethod
@@ -290,6 +302,9 @@ class DevicePolicy:
             conv_path="gemm" if on_cuda else "conv",
             lstm_path="packed" if on_cuda else "flip",
             pin_memory=real_kind == "cuda",
+            release_host_memory=not on_cuda,
+            flush_denormal=not on_cuda,
+            flatten_lstm_weights=on_cuda,
             n_threads=_resolve_threads(n_threads),
         )
 

@@ -1,12 +1,15 @@
 """The skorch net that trains a sequence module on padded batches.
 
 Overridden hooks: the loss (flatten, ignore padded steps), a ragged inference loop (unpad back
-to input order), the forward pass (under bf16 autocast when the policy says so, inputs copied
-without blocking, lengths left on the host), the module's initialisation (the device policy's
-code paths), the fit loop (an interrupted fit is recorded and rolled back to the last whole
-epoch), the epoch loop's per-batch loss recording (one host synchronisation per epoch
-instead of one per batch) and the iterators (a fit's loaders are kept until it ends, so that
-:class:`PlannedProgressBar` knows each epoch's batches before it starts). Batching is skorch's
+to input order) behind one context that every prediction goes through
+(:meth:`SequenceNet.inference`; skorch's own ``predict_proba``, ``predict``, ``forward`` and
+``forward_iter`` of this net take it too, per sequence), the forward pass (under bf16
+autocast when the policy says so, inputs copied without blocking, lengths left on the host),
+the module's initialisation (the device policy's code paths), the fit loop (an interrupted fit
+is recorded and rolled back to the last whole epoch), the epoch loop's per-batch loss
+recording (one host synchronisation per epoch instead of one per batch) and the iterators (a
+fit's loaders are kept until it ends, so that :class:`PlannedProgressBar` knows each epoch's
+batches before it starts). Batching is skorch's
 own iterator mechanism with :func:`~sk_seqlabel._batching.bucketed_loader` plugged in;
 history, printing, progress bars and early stopping are skorch callbacks.
 
@@ -21,6 +24,8 @@ import contextlib
 import ctypes
 import ctypes.util
 import sys
+import threading
+import weakref
 
 import numpy as np
 import torch
@@ -29,17 +34,20 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from torch.utils.data import Subset
 
-from ._batching import PAD_LABEL, bucketed_loader
+from ._batching import PAD_LABEL, SequenceDataset, bucketed_loader
 from ._device import torch_settings
 
 __all__ = ["PlannedProgressBar", "SequenceNet", "TimestepAccuracy", "TimestepCrossEntropy"]
 
+#: Calls of :meth:`SequenceNet.inference` in progress, per net: ``[count, module mode before
+#: the first]``. Kept outside the net so that a fitted net holds nothing of a call (and stays
+#: picklable: a lock is not).
+_inference_calls: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_inference_lock = threading.Lock()
+
 
 #: Batches between two hand-backs of freed heap memory to the OS on the CPU.
 TRIM_EVERY = 16
-#: Sequences longer than one batch that prediction passes to ``forward_chunked`` at once
-#: (as many as a chunked LSTM runs side by side).
-LONG_GROUP = 16
 
 
 def _load_malloc_trim():
@@ -190,8 +198,8 @@ class SequenceNet(NeuralNet):
         As for :class:`skorch.NeuralNet`.
     policy : DevicePolicy
         How to run on the device (:class:`~sk_seqlabel._device.DevicePolicy`): precision,
-        code paths, pinned memory, threads. :meth:`predict_ragged` takes the policy of each
-        call and records it here.
+        code paths, pinned memory, threads: that of ``fit``. A prediction may run under
+        another (:meth:`inference`) and leaves this one as it was.
 
     Attributes
     ----------
@@ -213,8 +221,11 @@ class SequenceNet(NeuralNet):
 
     @property
     def precision(self):
-        """What the forward pass ran in: "fp32", "bf16" or "bf16 (LSTM layers in fp32)"."""
-        policy = self.policy
+        """What ``fit`` ran in: "fp32", "bf16" or "bf16 (LSTM layers in fp32)"."""
+        return self.precision_of(self.policy)
+
+    def precision_of(self, policy):
+        """What the forward pass runs in under ``policy`` (as :attr:`precision` words it)."""
         has_lstm = hasattr(self.module_, "low_precision_recurrence")
         if policy.precision == "bf16" and policy.recurrent_precision == "fp32" and has_lstm:
             return "bf16 (LSTM layers in fp32)"
@@ -233,6 +244,8 @@ class SequenceNet(NeuralNet):
             conv_path=policy.conv_path,
             lstm_path=policy.lstm_path,
             low_precision_recurrence=policy.recurrent_precision == "bf16",
+            flush_denormal=policy.flush_denormal,
+            flatten_weights=policy.flatten_lstm_weights,
         )
 
     def initialize_module(self):
@@ -328,7 +341,7 @@ class SequenceNet(NeuralNet):
         if iterator is None:
             return
         batches, losses = [], []
-        trim = torch.device(self.device).type == "cpu"
+        trim = self.policy.release_host_memory
         try:
             for batch in iterator:
                 if trim and len(batches) % TRIM_EVERY == TRIM_EVERY - 1:
@@ -374,7 +387,49 @@ class SequenceNet(NeuralNet):
                 )
         return loss
 
-    def predict_ragged(self, dataset, policy, output="proba", batch_overhead=None):
+    @contextlib.contextmanager
+    def inference(self, policy=None):
+        """The context of every prediction: what a call needs, set and then restored.
+
+        The one way in for :meth:`predict_ragged` (so the estimator's ``predict`` and
+        ``predict_proba``), skorch's entry points of this net and live streams. Inside it the
+        module is in eval mode with the call's code paths (``policy``), gradients are off,
+        and the policy's torch settings (threads, no TF32) and precision (autocast) apply.
+        When the last of the calls in progress on this net leaves (calls in several threads
+        may overlap), the module's mode and code paths are as they were before the first: a
+        prediction never changes the fitted net (the policy of ``fit`` stays :attr:`policy`).
+
+        Parameters
+        ----------
+        policy : DevicePolicy, optional
+            How to run this call; default: the policy the net was fitted with.
+
+        Yields
+        ------
+        DevicePolicy
+            The policy in effect.
+        """
+        self.check_is_fitted()
+        policy = policy or self.policy
+        with _inference_lock:
+            # Counted per net, not saved per call: a thread that left first would otherwise
+            # switch dropout back on under another that is still predicting.
+            calls = _inference_calls.setdefault(self, [0, self.module_.training])
+            calls[0] += 1
+            self.configure_module(policy)
+            self.module_.eval()
+        try:
+            with policy.torch_settings(), torch.no_grad(), self.autocast(policy):
+                yield policy
+        finally:
+            with _inference_lock:
+                calls[0] -= 1
+                if calls[0] == 0:
+                    del _inference_calls[self]
+                    self.configure_module(self.policy)
+                    self.module_.train(calls[1])
+
+    def predict_ragged(self, dataset, policy=None, output="proba", batch_overhead=None):
         """Class probabilities (or indices) for every sequence of ``dataset``, in its order.
 
         Sequences up to ``policy.inference_batch_timesteps`` steps go through length-bucketed
@@ -384,30 +439,75 @@ class SequenceNet(NeuralNet):
         Parameters
         ----------
         dataset : SequenceDataset
-        policy : DevicePolicy
+        policy : DevicePolicy, optional
             How to run this call (chunk length, length rounding, precision, code paths,
-            threads); recorded as :attr:`policy`.
-        output : {"proba", "log_proba", "labels"}, default="proba"
+            threads); default: the policy of ``fit``. Used for this call only
+            (:meth:`inference`).
+        output : {"proba", "log_proba", "logits", "labels"}, default="proba"
             Probabilities, their logarithms (``log_softmax``, exact for tiny probabilities:
-            what decoding needs), or the index of the most probable class at each step: the
-            argmax of the logits, taken on the device, so only one int32 per step comes back
-            to the host and no softmax is computed.
+            what decoding needs), the module's raw outputs, or the index of the most probable
+            class at each step: the argmax of the logits, taken on the device, so only one
+            int32 per step comes back to the host and no softmax is computed.
         batch_overhead : int, optional
             Cost of one batch in padded timesteps, weighed against padding when planning the
-            batches (:func:`~sk_seqlabel._batching.plan_batches`).
+            batches (:func:`~sk_seqlabel._batching.plan_batches`); default: that of training.
 
         Returns
         -------
         list of ndarray of shape (T_i, n_classes), dtype float32, or of shape (T_i,), dtype
         int32 for ``output="labels"``
         """
-        self.check_is_fitted()
-        self.policy = policy
-        self.configure_module(policy)
-        self._set_training(False)
-        with policy.torch_settings():
-            with torch.no_grad(), self.autocast(policy):
-                return self._predict_ragged(dataset, policy, output, batch_overhead)
+        if batch_overhead is None:
+            batch_overhead = self.get_params_for("iterator_train").get("batch_overhead")
+        with self.inference(policy) as policy:
+            return self._predict_ragged(dataset, policy, output, batch_overhead)
+
+    # skorch's own prediction entry points, on the same path as the estimator's. skorch's
+    # versions batch through ``iterator_valid``, which cuts long sequences into training
+    # windows, and concatenate the batches, which ragged outputs cannot be.
+    def get_dataset(self, X, y=None):
+        """``X`` as a :class:`~sk_seqlabel._batching.SequenceDataset`.
+
+        Takes a ``SequenceDataset`` (or another torch ``Dataset``, as skorch does) or a list
+        of ``(T_i, n_features)`` arrays; anything else is for the estimator, which checks and
+        converts every input format.
+        """
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        if isinstance(X, (list, tuple)) and y is None:
+            sequences = [np.asarray(x) for x in X]
+            if all(s.ndim == 2 and np.issubdtype(s.dtype, np.number) for s in sequences):
+                return SequenceDataset([s.astype(np.float32, copy=False) for s in sequences])
+        raise TypeError(
+            f"{type(self).__name__} takes a SequenceDataset or a list of (T_i, n_features) "
+            f"numeric arrays; got {type(X).__name__}. The estimator (its predict_proba, "
+            "predict) checks and converts every input format."
+        )
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        """Yield the module's logits of each sequence of ``X``, shape (T_i, n_classes).
+
+        Per sequence in input order (not per batch: batches are an internal plan), computed
+        as the estimator computes them (:meth:`predict_ragged`).
+        """
+        if training:
+            raise ValueError(
+                "forward_iter(training=True) is not supported: a prediction runs in eval mode."
+            )
+        for logits in self.predict_ragged(self.get_dataset(X), output="logits"):
+            yield torch.from_numpy(logits).to(device)
+
+    def forward(self, X, training=False, device="cpu"):
+        """The module's logits of each sequence of ``X``: a list of (T_i, n_classes) tensors."""
+        return list(self.forward_iter(X, training=training, device=device))
+
+    def predict_proba(self, X):
+        """Probabilities per sequence, (T_i, n_classes) arrays: the estimator's numbers."""
+        return self.predict_ragged(self.get_dataset(X), output="proba")
+
+    def predict(self, X):
+        """Most probable class index per step, (T_i,) int arrays (the arg-max, undecoded)."""
+        return self.predict_ragged(self.get_dataset(X), output="labels")
 
     def _predict_ragged(self, dataset, policy, output, batch_overhead):
         def finish(logits):
@@ -415,6 +515,8 @@ class SequenceNet(NeuralNet):
                 return logits.argmax(dim=-1).to(torch.int32).cpu().numpy()
             if output == "log_proba":
                 return torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
+            if output == "logits":
+                return logits.float().cpu().numpy()
             return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
         chunk_length = policy.inference_batch_timesteps
@@ -432,7 +534,7 @@ class SequenceNet(NeuralNet):
                 batch_overhead=batch_overhead,
             )
             # Without shuffling the sampler's plan is fixed, so it lines up with the loader.
-            trim = torch.device(self.device).type == "cpu"
+            trim = policy.release_host_memory
             for n, (keys, batch) in enumerate(zip(loader.batch_sampler, loader, strict=True)):
                 if trim and n % TRIM_EVERY == TRIM_EVERY - 1:
                     release_freed_memory()
@@ -441,12 +543,13 @@ class SequenceNet(NeuralNet):
                 for row, (i, length) in enumerate(zip(keys, lengths, strict=True)):
                     out[i] = result[row, :length]
         long = np.flatnonzero(is_long)
-        # Longest first, LONG_GROUP at a time: recordings that load on access are then held
-        # a group at a time, never all at once; a recurrent module runs a group's sequences
-        # side by side (the longest together fill its rows best).
+        # Longest first, the module's chunked_rows at a time: recordings that load on access
+        # are then held a group at a time, never all at once; a recurrent module runs a
+        # group's sequences side by side (the longest together fill its rows best).
         long = long[np.argsort(-dataset.lengths[long], kind="stable")]
-        for first in range(0, len(long), LONG_GROUP):
-            group = long[first : first + LONG_GROUP]
+        group_size = self.module_.chunked_rows
+        for first in range(0, len(long), group_size):
+            group = long[first : first + group_size]
             with torch_settings(self.module_.chunked_threads):
                 logits = self.module_.forward_chunked(
                     [torch.from_numpy(dataset.X[i]) for i in group], chunk_length

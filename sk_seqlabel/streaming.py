@@ -305,10 +305,7 @@ class _Runner:
     def run(self, fn):
         """``fn()`` as ``predict`` runs: the device policy, no grad, eval mode, autocast."""
         net = self.labeler.net_
-        policy = self.labeler._device_policy(net.device)
-        net.configure_module(policy)
-        self.module.eval()
-        with policy.torch_settings(), torch.no_grad(), net.autocast(policy):
+        with net.inference(self.labeler._device_policy(net.device)):
             return fn()
 
 

@@ -58,7 +58,8 @@ def test_the_gpu_choices_predict_long_sequences_as_the_cpu_does(make_labeler, ea
     gpu.__dict__.update({k: v for k, v in clf.__dict__.items() if k.endswith("_")})
     gpu.set_params(max_batch_timesteps=256)  # chunked, under the CUDA choices
     got = gpu.predict_proba(long)
-    assert gpu.net_.policy.kind == "cuda" and gpu.net_.policy.inference_batch_timesteps == 256
+    call = gpu._device_policy(gpu.net_.device)  # what predict_proba ran under
+    assert call.kind == "cuda" and call.inference_batch_timesteps == 256
     for a, b in zip(expected, got, strict=True):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
 
@@ -68,6 +69,17 @@ def test_policy_choices_per_device_kind():
     cuda = DevicePolicy.resolve("cpu", precision="fp32", n_threads=None, kind="cuda")
     assert (cpu.conv_path, cpu.lstm_path, cpu.round_lengths) == ("conv", "flip", False)
     assert (cuda.conv_path, cuda.lstm_path, cuda.round_lengths) == ("gemm", "packed", True)
+    # Host-side choices: malloc_trim and denormal flushing on a CPU, flat LSTM weights on CUDA.
+    assert (cpu.release_host_memory, cpu.flush_denormal, cpu.flatten_lstm_weights) == (
+        True,
+        True,
+        False,
+    )
+    assert (cuda.release_host_memory, cuda.flush_denormal, cuda.flatten_lstm_weights) == (
+        False,
+        False,
+        True,
+    )
     # what is learned does not depend on the device; how inference batches does
     assert cpu.train_batch_timesteps == cuda.train_batch_timesteps
     assert cuda.inference_batch_timesteps > cpu.inference_batch_timesteps
@@ -120,7 +132,7 @@ def test_a_cuda_index_beyond_the_machine_is_a_clear_error(monkeypatch):
         resolve_device("cuda:2")
 
 
-def test_chunked_lstm_with_weights_flattened_once_predicts_the_same(monkeypatch):
+def test_chunked_lstm_with_weights_flattened_once_predicts_the_same():
     # On CUDA each layer's weights are copied once into a flat buffer of their own (cuDNN
     # copies, and warns about, a slice of a larger one at every call); the copy must be exact.
     # That the buffers suit cuDNN can only be seen on a GPU.
@@ -135,19 +147,16 @@ def test_chunked_lstm_with_weights_flattened_once_predicts_the_same(monkeypatch)
     assert contiguous_layer_weights(lstm)[0, 0][0] is lstm.weight_ih_l0  # CPU: as they are
     x = torch.randn(1, 50, 3)
 
-    def chunked():
+    def chunked(flatten):
         with torch.no_grad():
             outputs = dict(
-                lstm_module.run_lstm_chunked(lstm, lambda k: x[:, 10 * k : 10 * k + 10], 5)
+                lstm_module.run_lstm_chunked(
+                    lstm, lambda k: x[:, 10 * k : 10 * k + 10], 5, flatten_weights=flatten
+                )
             )
         return torch.cat([outputs[k] for k in range(5)], dim=1)
 
-    plain = chunked()
-    real = lstm_module.contiguous_layer_weights
-    monkeypatch.setattr(
-        lstm_module, "contiguous_layer_weights", lambda lstm: real(lstm, flatten=True)
-    )
-    torch.testing.assert_close(chunked(), plain, rtol=0, atol=0)
+    torch.testing.assert_close(chunked(True), chunked(False), rtol=0, atol=0)
 
 
 def test_the_avx2_only_emulation_is_in_effect():

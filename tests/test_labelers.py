@@ -252,7 +252,9 @@ def test_precision_is_read_again_at_predict(make_labeler, easy_data):
     clf = make_labeler(precision="fp32").fit(X, y)
     fp32 = clf.predict_proba(X[:5])
     bf16 = clf.set_params(precision="bf16").predict_proba(X[:5])
-    assert clf.net_.precision == _what_runs(clf, "bf16")
+    call = clf._device_policy(clf.net_.device)  # what predict ran under
+    assert clf.net_.precision_of(call) == _what_runs(clf, "bf16")
+    assert clf.net_.precision == "fp32"  # the fitted net is left as it was
     for a, b in zip(fp32, bf16, strict=True):
         assert not np.array_equal(a, b)
         np.testing.assert_allclose(b, a, atol=0.05)

@@ -5,7 +5,8 @@ A module of this package subclasses :class:`SequenceModule` and defines
 - ``forward(x, lengths)``: logits for a padded batch, exact under padding (a sequence's
   outputs never depend on its batch mates or on padded values);
 - ``forward_chunked(xs, max_batch_timesteps)``: logits for sequences too long for one batch,
-  computed in bounded memory with the same result as ``forward`` on each whole sequence;
+  computed in bounded memory with the same result as ``forward`` on each whole sequence
+  (given by this class to modules with a bounded ``context``);
 - ``look_ahead``: how many future input steps one output depends on (0: causal; a bound; or
   None: unbounded). Tests check it, and streaming and decoding build on it;
 - optionally ``context``, ``(before, after)`` input steps one output depends on, for modules
@@ -29,6 +30,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .chunking import forward_chunked_by_context
+
 __all__ = ["SequenceModule"]
 
 
@@ -43,6 +46,10 @@ class SequenceModule(nn.Module):
     chunked_threads : int or None
         Torch intra-op threads :meth:`forward_chunked` runs best on; None: the caller's. The
         net applies it around the call (and restores it).
+    chunked_rows : int
+        Sequences :meth:`forward_chunked` runs side by side at most (a recurrent module's rows
+        of one chunked pass). The net passes it at most that many at a time, so recordings
+        that load on access are held a group at a time.
     context : tuple of (int, int) or None
         ``(before, after)``: output ``t`` depends on inputs ``t - before .. t + after`` only.
         None (the default): no such bound, as in any recurrent module. A stream of a module
@@ -50,6 +57,7 @@ class SequenceModule(nn.Module):
     """
 
     chunked_threads: int | None = None
+    chunked_rows: int = 16
     context: tuple[int, int] | None = None
 
     @property
@@ -79,6 +87,7 @@ class SequenceModule(nn.Module):
         """
         raise NotImplementedError("Must be overridden in subclass")
 
+    @torch.no_grad()
     def forward_chunked(self, xs, max_batch_timesteps: int):
         """Logits for long sequences, computed in bounded memory, equal to :meth:`forward`.
 
@@ -92,8 +101,15 @@ class SequenceModule(nn.Module):
         Returns
         -------
         list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
+
+        A module with a bounded ``context`` gets this for free: each chunk of outputs is
+        computed from its inputs extended by the context on both sides, which is everything
+        they depend on (:func:`~sk_seqlabel.modules.chunking.forward_chunked_by_context`;
+        ``max_batch_timesteps`` steps per chunk including that overlap). Others override it.
         """
-        raise NotImplementedError("Must be overridden in subclass")
+        if self.context is None:
+            raise NotImplementedError("Must be overridden in subclass")
+        return [forward_chunked_by_context(self, x, max_batch_timesteps) for x in xs]
 
     def initial_stream_state(self, n_streams: int):
         """The carried state of ``n_streams`` new live streams, batch first in every tensor.
@@ -174,19 +190,34 @@ class SequenceModule(nn.Module):
         return []
 
     def configure_runtime(
-        self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
+        self,
+        *,
+        conv_path="conv",
+        lstm_path="flip",
+        low_precision_recurrence=True,
+        flush_denormal=False,
+        flatten_weights=False,
     ) -> None:
         """Take the device policy's code-path choices; speed only, the parameters stay.
 
         Parameters
         ----------
-        conv_path : {"auto", "gemm", "conv"}
+        conv_path : {"gemm", "conv"}
             How dilated convolutions run (see :class:`~sk_seqlabel.modules.tcn.DilatedConv`).
-        lstm_path : {"auto", "packed", "flip"}
+        lstm_path : {"packed", "flip"}
             How a bidirectional LSTM handles padding (see
             :func:`~sk_seqlabel.modules.recurrence.run_lstm`).
         low_precision_recurrence : bool
             Whether an enclosing autocast may run LSTM layers in lower precision.
+        flush_denormal : bool
+            Whether ``forward_chunked``'s long recurrences flush denormal floats to zero (a
+            CPU's choice: see :func:`~sk_seqlabel.modules.recurrence.run_lstm_chunked`).
+        flatten_weights : bool
+            Whether they give each LSTM layer a flat copy of its weights (a CUDA choice).
+
+        The defaults are what a module does when nobody configures it (any device, the CPU's
+        choices); the net passes its device policy's (``DevicePolicy``), the one place that
+        looks at the device.
 
         Modules without such choices keep this default, which does nothing.
         """

@@ -5,7 +5,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from .base import SequenceModule
-from .recurrence import PATHS, chunk_bounds, run_lstm, run_lstm_carried, run_lstm_chunked
+from .chunking import chunk_bounds
+from .recurrence import PATHS, run_lstm, run_lstm_carried, run_lstm_chunked
 
 __all__ = ["ConvLSTM"]
 
@@ -55,7 +56,7 @@ class ConvLSTM(SequenceModule):
     dropout : float, default=0.0
         As in :class:`torch.nn.LSTM`: dropout between LSTM layers in training mode only; no
         effect when ``num_layers=1``.
-    path : {"auto", "packed", "flip"}, default="auto"
+    path : {"packed", "flip"}, default="flip"
         How the LSTM's reverse direction handles padding, see
         :func:`~sk_seqlabel.modules.recurrence.run_lstm`; it changes speed only.
 
@@ -86,6 +87,8 @@ class ConvLSTM(SequenceModule):
     """
 
     low_precision_recurrence = True
+    flush_denormal = False
+    flatten_weights = False
     chunked_threads = 1
 
     @property
@@ -111,7 +114,7 @@ class ConvLSTM(SequenceModule):
         num_layers=1,
         bidirectional=True,
         dropout=0.0,
-        path="auto",
+        path="flip",
     ):
         super().__init__()
         if path not in PATHS:
@@ -161,7 +164,13 @@ class ConvLSTM(SequenceModule):
         return self._head(recurrent, features)
 
     def configure_runtime(
-        self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
+        self,
+        *,
+        conv_path="conv",
+        lstm_path="flip",
+        low_precision_recurrence=True,
+        flush_denormal=False,
+        flatten_weights=False,
     ):
         """Choose the LSTM's path and precision; speed only, same parameters.
 
@@ -172,6 +181,7 @@ class ConvLSTM(SequenceModule):
             raise ValueError(f"lstm_path must be one of {PATHS}; got {lstm_path!r}.")
         self.path = lstm_path
         self.low_precision_recurrence = low_precision_recurrence
+        self.flush_denormal, self.flatten_weights = flush_denormal, flatten_weights
 
     def initial_stream_state(self, n_streams):
         """``(pending, n_pending, h, c)`` of ``n_streams`` new streams (one-way only).
@@ -341,6 +351,8 @@ class ConvLSTM(SequenceModule):
             lambda k: self._pool(features(k)),
             len(bounds),
             low_precision=self.low_precision_recurrence,
+            flush_denormal=self.flush_denormal,
+            flatten_weights=self.flatten_weights,
         )
         logits = torch.empty(n_steps, self.head.out_features)
         for k, output in recurrent:

@@ -13,9 +13,6 @@ from .recurrence import PATHS, run_lstm, run_lstm_carried, run_lstm_chunked
 
 __all__ = ["LSTM"]
 
-#: Most long sequences that :meth:`LSTM.forward_chunked` runs side by side, one row each.
-MAX_CHUNKED_ROWS = 16
-
 
 class LSTM(SequenceModule):
     """Stacked LSTM with a linear layer applied at every timestep.
@@ -39,9 +36,9 @@ class LSTM(SequenceModule):
     dropout : float, default=0.0
         As in :class:`torch.nn.LSTM`: dropout on the outputs of every recurrent layer but the
         last, in training mode only; no effect when ``num_layers=1``.
-    path : {"auto", "packed", "flip"}, default="auto"
-        How the reverse direction handles padding, see :func:`run_lstm`; ``"auto"`` packs on
-        CUDA and flips elsewhere. It changes speed only: the parameters and the result are the
+    path : {"packed", "flip"}, default="flip"
+        How the reverse direction handles padding, see :func:`run_lstm` (the device policy
+        chooses: "packed" on CUDA). It changes speed only: the parameters and the result are the
         same, and the attribute may be changed after training.
 
     Attributes
@@ -68,6 +65,8 @@ class LSTM(SequenceModule):
     """
 
     low_precision_recurrence = True
+    flush_denormal = False
+    flatten_weights = False
     chunked_threads = 1
 
     @property
@@ -99,7 +98,7 @@ class LSTM(SequenceModule):
         num_layers=2,
         bidirectional=True,
         dropout=0.0,
-        path="auto",
+        path="flip",
     ):
         super().__init__()
         if path not in PATHS:
@@ -135,7 +134,13 @@ class LSTM(SequenceModule):
         return self.head(run_lstm(self.lstm, x, lengths, self.path, self.low_precision_recurrence))
 
     def configure_runtime(
-        self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
+        self,
+        *,
+        conv_path="conv",
+        lstm_path="flip",
+        low_precision_recurrence=True,
+        flush_denormal=False,
+        flatten_weights=False,
     ):
         """Choose code paths and the recurrence's precision; speed only, same parameters.
 
@@ -146,6 +151,7 @@ class LSTM(SequenceModule):
             raise ValueError(f"lstm_path must be one of {PATHS}; got {lstm_path!r}.")
         self.path = lstm_path
         self.low_precision_recurrence = low_precision_recurrence
+        self.flush_denormal, self.flatten_weights = flush_denormal, flatten_weights
 
     @torch.no_grad()
     def forward_chunked(self, xs, max_batch_timesteps):
@@ -153,7 +159,7 @@ class LSTM(SequenceModule):
 
         Exact: equal (up to rounding) to ``forward`` on each whole sequence, because every
         layer and direction carries its state across chunks (:func:`run_lstm_chunked`). Up to
-        ``MAX_CHUNKED_ROWS`` sequences run side by side as the rows of one chunked pass, in
+        ``chunked_rows`` sequences run side by side as the rows of one chunked pass, in
         chunks of ``max_batch_timesteps // rows`` steps: the recurrence is sequential in time,
         so rows come almost free where one long row would leave the hardware idle.
 
@@ -170,8 +176,8 @@ class LSTM(SequenceModule):
         """
         device, out = self.head.weight.device, [None] * len(xs)
         order = sorted(range(len(xs)), key=lambda i: -len(xs[i]))
-        for first in range(0, len(order), MAX_CHUNKED_ROWS):
-            group = order[first : first + MAX_CHUNKED_ROWS]
+        for first in range(0, len(order), self.chunked_rows):
+            group = order[first : first + self.chunked_rows]
             seqs = [xs[i] for i in group]  # longest first
             chunk = max(1, max_batch_timesteps // len(group))
             n_chunks = -(-len(seqs[0]) // chunk)
@@ -186,7 +192,13 @@ class LSTM(SequenceModule):
 
             logits = [torch.empty(len(s), self.head.out_features) for s in seqs]
             recurrent = run_lstm_chunked(
-                self.lstm, chunk_inputs, n_chunks, lengths, self.low_precision_recurrence
+                self.lstm,
+                chunk_inputs,
+                n_chunks,
+                lengths,
+                self.low_precision_recurrence,
+                flush_denormal=self.flush_denormal,
+                flatten_weights=self.flatten_weights,
             )
             for k, output in recurrent:
                 head = self.head(output).float().cpu()

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .base import SequenceModule
-from .tcn import TCN, forward_chunked_by_context
+from .tcn import TCN
 
 __all__ = ["MultiStageTCN"]
 
@@ -65,7 +65,7 @@ class MultiStageTCN(SequenceModule):
         n_stages: int = 2,
         dropout: float = 0.1,
         causal: bool = False,
-        path: str = "auto",
+        path: str = "conv",
     ):
         super().__init__()
         hyper = dict(
@@ -120,14 +120,14 @@ class MultiStageTCN(SequenceModule):
         return logits, lengths, new_state
 
     def configure_runtime(
-        self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
+        self,
+        *,
+        conv_path="conv",
+        lstm_path="flip",
+        low_precision_recurrence=True,
+        flush_denormal=False,
+        flatten_weights=False,
     ):
         """Choose how every stage's convolutions run; speed only."""
         for stage in self.stages:
             stage.configure_runtime(conv_path=conv_path)
-
-    @torch.no_grad()
-    def forward_chunked(self, xs, max_batch_timesteps):
-        """Logits for long sequences in bounded memory, equal to :meth:`forward` (see
-        :func:`~sk_seqlabel.modules.tcn.forward_chunked_by_context`)."""
-        return [forward_chunked_by_context(self, x, max_batch_timesteps) for x in xs]

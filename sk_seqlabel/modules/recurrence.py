@@ -15,7 +15,6 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 __all__ = [
     "PATHS",
-    "chunk_bounds",
     "contiguous_layer_weights",
     "lstm_recurrence",
     "recurrence_precision",
@@ -26,7 +25,7 @@ __all__ = [
 ]
 
 #: How a bidirectional LSTM handles padding: see :func:`run_lstm`.
-PATHS = ("auto", "packed", "flip")
+PATHS = ("packed", "flip")
 
 
 def reverse_padded(x, lengths):
@@ -160,7 +159,7 @@ def _run_flip(lstm, x, lengths):
     return x
 
 
-def run_lstm(lstm, x, lengths, path="auto", low_precision=True):
+def run_lstm(lstm, x, lengths, path="flip", low_precision=True):
     """Run ``lstm`` over a padded batch so that padding never reaches a real step.
 
     A forward direction is causal, so it runs over the padded batch as is. A reverse direction
@@ -183,9 +182,9 @@ def run_lstm(lstm, x, lengths, path="auto", low_precision=True):
     lengths : torch.Tensor of shape (batch,), int64
         Real length of each sequence, each in ``[1, time]``; on the CPU (best: the packed path
         then needs no device synchronisation) or on the device of ``x``.
-    path : {"auto", "packed", "flip"}, default="auto"
-        How a bidirectional ``lstm`` runs; ``"auto"`` is ``"packed"`` when ``x`` is on CUDA and
-        ``"flip"`` otherwise. Both give the same result up to rounding.
+    path : {"packed", "flip"}, default="flip"
+        How a bidirectional ``lstm`` runs; both give the same result up to rounding. Which is
+        faster depends on the device: the device policy chooses (``DevicePolicy.lstm_path``).
     low_precision : bool, default=True
         Let an enclosing :func:`torch.autocast` run the LSTM in lower precision; False runs it
         in float32 (:func:`recurrence_precision`).
@@ -218,7 +217,7 @@ def run_lstm(lstm, x, lengths, path="auto", low_precision=True):
     with recurrence_precision(x, low_precision):
         if not lstm.bidirectional:
             return lstm(x)[0]
-        if path == "packed" or (path == "auto" and x.is_cuda):
+        if path == "packed":
             return _run_packed(lstm, x, lengths)
         return _run_flip(lstm, x, lengths)
 
@@ -230,15 +229,16 @@ def _flush_denormal_is_on():
 
 
 @contextmanager
-def _chunked_recurrence_mode(device):
-    """Flush denormal floats to zero in this thread for the chunked recurrence on the CPU.
+def _chunked_recurrence_mode(flush_denormal):
+    """Flush denormal floats to zero in this thread for the chunked recurrence, if asked.
 
     The cell state of a long sequence drifts into the denormal range, where each multiply is
     many times slower; flushing made an untrained BiLSTM(64) over 200,000 steps run 2.2x faster
     (benchmarks/RESULTS.md, section 5). The values flushed are below 1.2e-38, far under any
-    tolerance of the result. The flag is per thread; it is restored on exit.
+    tolerance of the result. The flag is per thread; it is restored on exit. Whether to flush
+    is the device policy's choice (``DevicePolicy.flush_denormal``: on a CPU).
     """
-    if torch.device(device).type != "cpu":
+    if not flush_denormal:
         yield
         return
     flushing = _flush_denormal_is_on()
@@ -249,7 +249,16 @@ def _chunked_recurrence_mode(device):
         torch.set_flush_denormal(flushing)
 
 
-def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None, low_precision=True):
+def run_lstm_chunked(
+    lstm,
+    chunk_inputs,
+    n_chunks,
+    chunk_lengths=None,
+    low_precision=True,
+    *,
+    flush_denormal=False,
+    flatten_weights=False,
+):
     """Run ``lstm`` over one long sequence chunk by chunk, exactly and in bounded memory.
 
     Each layer and direction carries its ``(h, c)`` state from chunk to chunk: forward
@@ -262,9 +271,9 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None, low_preci
     2 bidirectional layers that is 9 layer-direction passes against 4 for the whole sequence
     in one piece, for 1 unidirectional layer 1 against 1.
 
-    While it runs on the CPU, the calling thread flushes denormal floats to zero (restored when
-    the generator is exhausted or closed): see ``_chunked_recurrence_mode``. The recurrence of a
-    few long rows is a chain of small products, best run on one intra-op thread
+    With ``flush_denormal``, the calling thread flushes denormal floats to zero while it runs
+    (restored when the generator is exhausted or closed): see ``_chunked_recurrence_mode``.
+    The recurrence of a few long rows is a chain of small products, best run on one intra-op thread
     (``SequenceModule.chunked_threads``); the caller sets that.
 
     Parameters
@@ -287,6 +296,11 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None, low_preci
         every chunk.
     low_precision : bool, default=True
         As in :func:`run_lstm`.
+    flush_denormal : bool, default=False
+        Flush denormal floats to zero meanwhile (the device policy's choice on a CPU).
+    flatten_weights : bool, default=False
+        Give each layer and direction a flat copy of its weights once
+        (:func:`contiguous_layer_weights`; the device policy's choice on CUDA).
 
     Yields
     ------
@@ -307,9 +321,10 @@ def run_lstm_chunked(lstm, chunk_inputs, n_chunks, chunk_lengths=None, low_preci
     >>> torch.allclose(chunked, lstm(x)[0], atol=1e-6)
     True
     """
-    chunked = _ChunkedPass(lstm, chunk_inputs, n_chunks, chunk_lengths, low_precision)
+    weights = contiguous_layer_weights(lstm, flatten=flatten_weights)
+    chunked = _ChunkedPass(lstm, weights, chunk_inputs, n_chunks, chunk_lengths, low_precision)
     last = chunked.n_layers - 1
-    with _chunked_recurrence_mode(lstm.weight_ih_l0.device):
+    with _chunked_recurrence_mode(flush_denormal):
         for layer in range(last):
             for direction in range(chunked.n_dirs):
                 chunked.sweep(layer, direction)
@@ -327,12 +342,12 @@ class _ChunkedPass:
     above needs it (:meth:`layer_output`), so memory stays bounded by a chunk.
     """
 
-    def __init__(self, lstm, chunk_inputs, n_chunks, chunk_lengths, low_precision):
+    def __init__(self, lstm, weights, chunk_inputs, n_chunks, chunk_lengths, low_precision):
         self.n_layers, self.n_dirs = lstm.num_layers, 2 if lstm.bidirectional else 1
         self.dtype = lstm.weight_ih_l0.dtype
         self.chunk_inputs, self.chunk_lengths = chunk_inputs, chunk_lengths
         self.low_precision = low_precision
-        self.weights = contiguous_layer_weights(lstm)
+        self.weights = weights
         self.entering = [
             [[None] * n_chunks for _ in range(self.n_dirs)] for _ in range(self.n_layers)
         ]
@@ -396,13 +411,14 @@ class _ChunkedPass:
             yield k, out
 
 
-def contiguous_layer_weights(lstm, flatten=None):
+def contiguous_layer_weights(lstm, flatten=False):
     """Each layer's and direction's weights for ``torch.lstm``, keyed ``(layer, direction)``.
 
     cuDNN takes the weights of one call as a single flat buffer; handed one layer's slice of
     an ``nn.LSTM``'s buffer it warns about non-contiguous weights and copies them at every
-    call. With ``flatten`` (default: on CUDA) each layer and direction gets its own flat copy
-    once, which every chunk then reuses; elsewhere the parameters are returned as they are.
+    call. With ``flatten`` (the device policy's choice on CUDA) each layer and direction gets
+    its own flat copy once, which every chunk then reuses; without, the parameters are returned
+    as they are.
 
     Examples
     --------
@@ -420,7 +436,7 @@ def contiguous_layer_weights(lstm, flatten=None):
         for layer in range(lstm.num_layers)
         for d in range(n_dirs)
     }
-    if not (lstm.weight_ih_l0.is_cuda if flatten is None else flatten):
+    if not flatten:
         return weights
     flat = {}
     for key, layer_weights in weights.items():
@@ -456,17 +472,6 @@ def _reverse_ragged(x, lengths, weights, hx):
         PackedSequence(data, packed.batch_sizes), batch_first=True, total_length=x.shape[1]
     )
     return reverse_padded(out, lengths), (h, c)
-
-
-def chunk_bounds(n_steps, chunk_length):
-    """``(start, stop)`` of consecutive chunks of at most ``chunk_length`` steps.
-
-    Examples
-    --------
-    >>> chunk_bounds(10, 4)
-    [(0, 4), (4, 8), (8, 10)]
-    """
-    return [(a, min(a + chunk_length, n_steps)) for a in range(0, n_steps, chunk_length)]
 
 
 def run_lstm_carried(lstm, x, n_steps, hx, low_precision=True):

@@ -17,9 +17,9 @@ from torch import nn
 
 from .base import SequenceModule
 
-__all__ = ["TCN", "DilatedConv", "TemporalBlock", "forward_chunked_by_context", "receptive_field"]
+__all__ = ["TCN", "DilatedConv", "TemporalBlock", "receptive_field"]
 
-PATHS = ("auto", "gemm", "conv")
+PATHS = ("gemm", "conv")
 
 
 def receptive_field(kernel_size: int, n_blocks: int) -> int:
@@ -51,11 +51,12 @@ class DilatedConv(nn.Module):
     dilation : int
     causal : bool
         Pad on the left only, so no output depends on a later input.
-    path : {"auto", "gemm", "conv"}, default="auto"
+    path : {"gemm", "conv"}, default="conv"
         How the convolution runs: "gemm" is one matrix product over ``kernel_size`` shifted
-        copies of the input, "conv" is ``F.conv1d`` with the same weights; "auto" is "gemm" on
-        CUDA and "conv" elsewhere. It changes speed only: the parameters and the result are the
-        same (up to rounding), and the attribute may be changed after training.
+        copies of the input, "conv" is ``F.conv1d`` with the same weights (the device policy
+        chooses: "gemm" on CUDA, ``DevicePolicy.conv_path``). It changes speed only: the
+        parameters and the result are the same (up to rounding), and the attribute may be
+        changed after training.
 
     Examples
     --------
@@ -65,7 +66,7 @@ class DilatedConv(nn.Module):
     torch.Size([2, 10, 8])
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, dilation, causal, path="auto"):
+    def __init__(self, in_channels, out_channels, kernel_size, dilation, causal, path="conv"):
         super().__init__()
         if path not in PATHS:
             raise ValueError(f"path must be one of {PATHS}; got {path!r}.")
@@ -88,7 +89,7 @@ class DilatedConv(nn.Module):
         first; streaming prepends the inputs carried from the previous update instead.
         """
         span = (self.kernel_size - 1) * self.dilation
-        if self.path == "gemm" or (self.path == "auto" and hp.is_cuda):
+        if self.path == "gemm":
             T, d = hp.shape[1] - span, self.dilation
             cols = torch.cat([hp[:, j * d : j * d + T] for j in range(self.kernel_size)], dim=-1)
             return self.linear(cols)
@@ -122,12 +123,12 @@ class TemporalBlock(nn.Module):
     in_channels, out_channels, kernel_size, dilation : int
     dropout : float
     causal : bool
-    path : {"auto", "gemm", "conv"}, default="auto"
+    path : {"gemm", "conv"}, default="conv"
         How the convolutions run, see :class:`DilatedConv`.
     """
 
     def __init__(
-        self, in_channels, out_channels, kernel_size, dilation, dropout, causal, path="auto"
+        self, in_channels, out_channels, kernel_size, dilation, dropout, causal, path="conv"
     ):
         super().__init__()
         self.conv1 = DilatedConv(in_channels, out_channels, kernel_size, dilation, causal, path)
@@ -185,9 +186,9 @@ class TCN(SequenceModule):
     dropout : float, default=0.1
     causal : bool, default=False
         Pad on the left only: the output at step ``t`` depends on inputs ``<= t`` alone.
-    path : {"auto", "gemm", "conv"}, default="auto"
-        How the dilated convolutions run (see :class:`DilatedConv`): "auto" is one matrix
-        product per convolution on CUDA and ``F.conv1d`` elsewhere. Speed only; the attribute
+    path : {"gemm", "conv"}, default="conv"
+        How the dilated convolutions run (see :class:`DilatedConv`): one matrix product per
+        convolution, or ``F.conv1d``. Speed only; the attribute
         of each :class:`DilatedConv` may be changed after training.
 
     Attributes
@@ -220,7 +221,7 @@ class TCN(SequenceModule):
         n_blocks: int = 4,
         dropout: float = 0.1,
         causal: bool = False,
-        path: str = "auto",
+        path: str = "conv",
     ):
         super().__init__()
         if path not in PATHS:
@@ -292,7 +293,13 @@ class TCN(SequenceModule):
         return self.head(h), lengths, new_state
 
     def configure_runtime(
-        self, *, conv_path="auto", lstm_path="auto", low_precision_recurrence=True
+        self,
+        *,
+        conv_path="conv",
+        lstm_path="flip",
+        low_precision_recurrence=True,
+        flush_denormal=False,
+        flatten_weights=False,
     ):
         """Choose how the dilated convolutions run (:class:`DilatedConv`); speed only.
 
@@ -303,60 +310,3 @@ class TCN(SequenceModule):
             raise ValueError(f"conv_path must be one of {PATHS}; got {conv_path!r}.")
         for block in self.blocks:
             block.conv1.path = block.conv2.path = conv_path
-
-    @torch.no_grad()
-    def forward_chunked(self, xs, max_batch_timesteps):
-        """Logits for long sequences, computed chunk by chunk in bounded memory.
-
-        Exact: each chunk of outputs is computed from its inputs extended by ``context`` on
-        both sides, which is everything those outputs depend on. Sequences run one after the
-        other, each chunk a batch of one row of up to ``max_batch_timesteps`` steps.
-
-        Parameters
-        ----------
-        xs : list of torch.Tensor of shape (T_i, n_features)
-            Sequences, on any device; chunks are moved to the module's device one by one.
-        max_batch_timesteps : int
-            Steps per chunk including the overlap; at least ``receptive_field``.
-
-        Returns
-        -------
-        list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
-        """
-        return [forward_chunked_by_context(self, x, max_batch_timesteps) for x in xs]
-
-
-def forward_chunked_by_context(module, x, chunk_length):
-    """Logits of ``module`` for one long sequence, chunk by chunk, equal to one piece.
-
-    For a module whose output ``t`` depends on inputs ``t - context[0] .. t + context[1]``
-    only, and which sees zeros beyond a sequence's ends (a :class:`TCN`, a stack of them):
-    each chunk of outputs is computed from its inputs extended by ``context`` on both sides,
-    which is everything those outputs depend on; steps beyond the piece read zeros only where
-    the sequence itself ends.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        Called as ``module(x, lengths)``; has ``context = (before, after)``.
-    x : torch.Tensor of shape (T, n_features)
-        The sequence, on any device; pieces are moved to the module's device one by one.
-    chunk_length : int
-        Steps per piece including the overlap; at least ``before + after + 1``.
-
-    Returns
-    -------
-    torch.Tensor of shape (T, n_classes), float32, on the CPU
-    """
-    before, after = module.context
-    step = max(1, chunk_length - before - after)
-    device, n_steps = next(module.parameters()).device, x.shape[0]
-    logits = None
-    for a in range(0, n_steps, step):
-        b = min(a + step, n_steps)
-        lo, hi = max(0, a - before), min(n_steps, b + after)
-        out = module(x[lo:hi].to(device)[None], torch.tensor([hi - lo]))
-        if logits is None:
-            logits = torch.empty(n_steps, out.shape[-1])
-        logits[a:b] = out[0, a - lo : b - lo].float().cpu()
-    return logits

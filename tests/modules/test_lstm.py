@@ -186,14 +186,24 @@ def test_chunked_run_restores_threads_and_denormal_flushing_and_keeps_no_grad():
     threads = torch.get_num_threads()
     model = make_model(num_layers=2, bidirectional=True)
     x = make_batch([40])[0]
+    flushing = []
+
+    def chunk(k):
+        flushing.append(lstm_module._flush_denormal_is_on())
+        return x[:, 10 * k : 10 * k + 10]
+
     with torch.no_grad():
-        pieces = list(run_lstm_chunked(model.lstm, lambda k: x[:, 10 * k : 10 * k + 10], 4))
+        pieces = list(run_lstm_chunked(model.lstm, chunk, 4, flush_denormal=True))
+    assert flushing and all(flushing)  # while it runs, as asked
     assert not any(out.requires_grad for _, out in pieces)
     assert torch.get_num_threads() == threads
-    assert not lstm_module._flush_denormal_is_on()
+    assert not lstm_module._flush_denormal_is_on()  # restored
+    flushing.clear()
+    list(run_lstm_chunked(model.lstm, chunk, 4))  # not asked: the thread's setting stays
+    assert flushing and not any(flushing)
     torch.set_flush_denormal(True)
     try:
-        list(run_lstm_chunked(model.lstm, lambda k: x[:, 10 * k : 10 * k + 10], 4))
+        list(run_lstm_chunked(model.lstm, chunk, 4, flush_denormal=True))
         assert lstm_module._flush_denormal_is_on()
     finally:
         torch.set_flush_denormal(False)

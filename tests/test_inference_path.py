@@ -1,0 +1,121 @@
+"""One inference path: every way to predict gives the estimator's numbers and changes nothing.
+
+The estimator's ``predict_proba``, skorch's entry points of its net (``net_.predict_proba``,
+``net_.predict``, ``net_.forward``, ``net_.forward_iter``) and live streams all run through
+``SequenceNet.inference``; a prediction never writes the fitted estimator, its net or its
+module (scikit-learn's ``check_dict_unchanged``, one level deeper).
+"""
+
+import dataclasses
+
+import joblib
+import numpy as np
+import pytest
+import torch
+
+
+def _recordings(lengths, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((n, 4)).astype(np.float32) for n in lengths]
+
+
+def _fingerprint(clf):
+    """Hashes of everything a fitted estimator holds: its attributes, its net's, its module's.
+
+    The module counts by its weights and buffers and by each submodule's own attributes (mode,
+    code paths), so a prediction that flips a submodule to eval mode or to another code path
+    shows, as does one that records a policy on the net.
+    """
+    net, module = clf.net_, clf.net_.module_
+    skip = {"_parameters", "_buffers", "_modules"}
+    return {
+        "estimator": {k: joblib.hash(v) for k, v in vars(clf).items() if k != "net_"},
+        "net": {k: joblib.hash(_hashable(v)) for k, v in vars(net).items() if k != "module_"},
+        "module": {
+            name: joblib.hash({k: v for k, v in vars(m).items() if k not in skip})
+            for name, m in module.named_modules()
+        },
+        "weights": joblib.hash({k: v.detach().numpy() for k, v in module.state_dict().items()}),
+    }
+
+
+def _hashable(value):
+    # An optimizer's state is keyed by its parameters, which joblib cannot sort.
+    if isinstance(value, torch.optim.Optimizer):
+        return value.state_dict()
+    return value
+
+
+def test_the_nets_own_predict_paths_give_the_estimators_numbers(make_labeler, easy_data):
+    X, y = easy_data
+    # Training windows of 64 steps: skorch's own iterator would cut the recordings below into
+    # such windows, the estimator predicts each in one piece.
+    clf = make_labeler(max_train_length=64, decoder="argmax").fit(X, y)
+    long = _recordings((300, 1000, 17))
+    expected = clf.predict_proba(long)
+    net = clf.net_
+    via_forward = [torch.softmax(t, dim=-1).numpy() for t in net.forward(long)]
+    via_iter = [torch.softmax(t, dim=-1).numpy() for t in net.forward_iter(long)]
+    for got in (net.predict_proba(long), via_forward, via_iter):
+        assert [g.shape for g in got] == [e.shape for e in expected]
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_allclose(g, e, rtol=0, atol=1e-6)
+    for labels, proba in zip(net.predict(long), expected, strict=True):
+        np.testing.assert_array_equal(labels, proba.argmax(axis=1))
+    np.testing.assert_array_equal(
+        np.concatenate(clf.predict(long)), clf.classes_[np.concatenate(net.predict(long))]
+    )
+
+
+def test_the_net_refuses_what_only_the_estimator_converts(make_labeler, tiny_data):
+    clf = make_labeler().fit(*tiny_data)
+    with pytest.raises(TypeError, match="estimator"):
+        clf.net_.predict_proba(np.zeros((2, 5, 3), dtype=np.float32))  # 3-D: the estimator's
+    with pytest.raises(TypeError, match="estimator"):
+        clf.net_.predict_proba([np.array(["a", "b"])])
+    with pytest.raises(ValueError, match="eval mode"):
+        next(clf.net_.forward_iter(tiny_data[0], training=True))
+
+
+def test_predicting_changes_nothing_in_the_fitted_estimator(make_labeler, easy_data):
+    X, y = easy_data
+    clf = make_labeler().fit(X[:40], y[:40])
+    clf.net_.module_.train()  # as a fit without validation leaves it
+    # Settings of prediction changed after fit: long recordings then run in chunks.
+    clf.set_params(max_batch_timesteps=128, precision="fp32")
+    before = _fingerprint(clf)
+    long = _recordings((700, 90))
+    for method in ("predict", "predict_proba"):
+        getattr(clf, method)(X[40:] + long)
+    clf.score(X[40:], y[40:])
+    clf.net_.predict_proba(long)
+    list(clf.net_.forward_iter(long))
+    assert _fingerprint(clf) == before
+    assert clf.net_.module_.training  # the mode it had, restored
+
+
+def test_streaming_changes_nothing_in_the_fitted_estimator(make_causal_labeler, easy_data):
+    X, y = easy_data
+    clf = make_causal_labeler().fit(X[:40], y[:40])
+    clf.net_.module_.train()  # as a fit without validation leaves it
+    before = _fingerprint(clf)
+    stream = clf.start_stream(output="labels")
+    x = X[41]
+    stream.update({"a": x[:7], "b": x[:3]})
+    stream.update({"a": x[7:20]})
+    stream.close()
+    assert _fingerprint(clf) == before
+
+
+def test_the_fingerprint_sees_what_a_prediction_could_write(make_labeler, tiny_data):
+    clf = make_labeler().fit(*tiny_data)
+    before = _fingerprint(clf)
+    clf.net_.module_.train(not clf.net_.module_.training)
+    assert _fingerprint(clf) != before
+    clf.net_.module_.train(not clf.net_.module_.training)
+    assert _fingerprint(clf) == before
+    policy = clf.net_.policy
+    clf.net_.policy = dataclasses.replace(
+        policy, inference_batch_timesteps=policy.inference_batch_timesteps + 1
+    )
+    assert _fingerprint(clf) != before
