@@ -77,7 +77,7 @@ def test_a_file_without_label_counts_predicts_argmax_and_says_why_viterbi_cannot
         del model["params"][key]
     metadata["model"] = json.dumps(model, sort_keys=True)
     header = persistence._signed(metadata["format_version"], metadata["model"])
-    metadata["sha256"] = persistence._checksum(header, tensors)
+    metadata["sha256"] = persistence._digest(header, tensors)
     save_file(tensors, str(path), metadata=metadata)
     loaded = load(tmp_path / "model.safetensors")
     assert loaded.decoder == "argmax"  # what that version predicted
@@ -209,7 +209,7 @@ def test_unknown_classes_and_keys_are_refused_even_with_a_matching_checksum(tiny
             with safe_open(str(path), framework="pt") as file:
                 tensors = {k: file.get_tensor(k) for k in file.keys()}
             signed = persistence._signed(metadata["format_version"], metadata["model"])
-            metadata["sha256"] = persistence._checksum(signed, tensors)
+            metadata["sha256"] = persistence._digest(signed, tensors)
 
         return change
 
