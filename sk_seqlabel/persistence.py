@@ -462,7 +462,7 @@ def _check_int(value, low, where, file):
 def _check_step(description, tensors, where, depth, file):
     """The checked form of one step (a labeler, a scaler or a pipeline) and its tensors."""
     kind = description.get("kind") if isinstance(description, dict) else None
-    if kind not in _STEP_KEYS:
+    if not isinstance(kind, str) or kind not in _STEP_KEYS:
         raise _refused(
             file,
             where,

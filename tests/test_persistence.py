@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 from unittest import mock
 
 import numpy as np
@@ -518,3 +519,116 @@ def test_a_key_must_be_non_empty_bytes(saved_pipeline, tmp_path, key, error):
         save(pipe, tmp_path / "m.safetensors", key=key)
     with pytest.raises(error, match="key"):
         load(path, key=key)
+
+
+# --------------------------------------------------------------------------- property
+#: What a forger puts in a JSON field: every JSON type, values out of every range.
+_POOL = [None, True, False, -1, 0, 1, 3, 2**31, 10**12, 0.5, -2.5, 1e300, float("nan")]
+_POOL += ["evil", "", "auto", "cuda", [], [1, "a"], {}, {"items": 1}, {"kind": "pipeline"}]
+
+
+def _nodes(obj, path=()):
+    """Every position below ``obj``: (path, value), containers included."""
+    items = (
+        obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    )
+    for key, value in items:
+        yield (*path, key), value
+        yield from _nodes(value, (*path, key))
+
+
+def _json_kind(value):
+    return type(value).__name__
+
+
+def _mutate_model(model, rng):
+    """One field replaced by a value of another JSON type (or another int), or one key or
+    list item added or removed, somewhere in the description."""
+    nodes = list(_nodes(model))
+    path, value = nodes[rng.integers(len(nodes))]
+    parent = model
+    for key in path[:-1]:
+        parent = parent[key]
+    how = rng.choice(["replace", "add", "remove"])
+    if how == "replace":
+        # a bool, str or float of the same type may be a valid other model (causal=True,
+        # with_mean=False, precision="bf16"): not a forgery a schema can see
+        other = [v for v in _POOL if _json_kind(v) != _json_kind(value) or isinstance(v, int)]
+        parent[path[-1]] = other[rng.integers(len(other))]
+    elif how == "add" and isinstance(value, dict):
+        value[f"hook{rng.integers(100)}"] = _POOL[rng.integers(len(_POOL))]
+    elif how == "add" and isinstance(value, list):
+        value.append(_POOL[rng.integers(len(_POOL))])
+    elif isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent.pop(path[-1])
+    return f"{how} model{list(path)}"
+
+
+def _mutate_tensors(tensors, rng):
+    """One tensor of another shape or dtype, removed, or one tensor added."""
+    names = sorted(tensors)
+    name = names[rng.integers(len(names))]
+    tensor = tensors[name]
+    how = rng.choice(["dtype", "flatten", "unsqueeze", "shorten", "remove", "add"])
+    if how == "dtype":
+        dtypes = [torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.int32]
+        tensors[name] = tensor.to(dtypes[rng.integers(len(dtypes))])
+    elif how == "flatten":
+        tensors[name] = tensor.flatten()
+    elif how == "unsqueeze":
+        tensors[name] = tensor.unsqueeze(0)
+    elif how == "shorten":
+        tensors[name] = tensor[: max(len(tensor) - 1, 0)].contiguous()
+    elif how == "remove":
+        del tensors[name]
+    else:
+        tensors[f"{name}.extra"] = torch.zeros(2)
+    return f"{how} tensor {name}"
+
+
+@pytest.mark.parametrize("which", ["pipeline", "lstm"])
+def test_a_forged_file_loads_as_the_original_or_is_refused(
+    saved_pipeline, tiny_data, tmp_path, which
+):
+    # Seeded random forgeries (hypothesis is not a dependency): 1-3 mutations each, the
+    # checksum recomputed as a forger would. load either refuses with a ValueError, or gives
+    # a model with the original's probabilities (to 1e-6: a forged batch cap or thread count
+    # may change the order of float sums); anything else fails.
+    X, y = tiny_data
+    if which == "pipeline":
+        original, path = saved_pipeline
+    else:
+        original = LSTMLabeler(**FAST[LSTMLabeler], precision="fp32", n_threads=1).fit(X, y)
+        path = tmp_path / "lstm.safetensors"
+        save(original, path)
+    expected = original.predict_proba(X)
+    metadata, tensors = _read(path)
+    rng = np.random.default_rng(0)
+    outcomes = {"refused": 0, "loaded": 0}
+    for trial in range(120):
+        model, forged_tensors = json.loads(metadata["model"]), dict(tensors)
+        done = []
+        for _ in range(rng.integers(1, 4)):
+            if rng.random() < 0.6:
+                done.append(_mutate_model(model, rng))
+            else:
+                done.append(_mutate_tensors(forged_tensors, rng))
+        forged = _forge(
+            path,
+            lambda m, model=model: model,
+            lambda t, forged_tensors=forged_tensors: forged_tensors,
+            out=tmp_path / "forged.safetensors",
+        )
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # device="cuda": on the CPU
+                loaded = load(forged)
+        except ValueError:
+            outcomes["refused"] += 1
+            continue
+        outcomes["loaded"] += 1
+        for p, q in zip(loaded.predict_proba(X), expected, strict=True):
+            np.testing.assert_allclose(p, q, rtol=0, atol=1e-6, err_msg=f"{trial}: {done}")
+    assert outcomes["refused"] > 80 and outcomes["loaded"] >= 3, outcomes
