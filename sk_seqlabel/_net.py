@@ -212,8 +212,8 @@ class SequenceNet(NeuralNet):
         skorch serialises those three (the weights) into one bytes object, so the checksum
         covers exactly what :meth:`__setstate__` will read, and is checked before it is read.
         It detects accidents (a damaged copy, a flipped byte) only: anyone who can edit a
-        pickle can run code with it anyway. For that job a CRC does what SHA-256 does, at a
-        third to a half of its cost (benchmarks/RESULTS.md, section 19).
+        pickle can run code with it anyway. For that job a CRC does what SHA-256 does, at
+        a half to a fifth of its cost (benchmarks/RESULTS.md, section 19).
         """
         state = super().__getstate__()
         state[WEIGHTS_CRC32] = zlib.crc32(state["__cuda_dependent_attributes__"])
