@@ -705,7 +705,7 @@ def _check_classes(value, where, file):
     _check_keys(value, {"dtype", "values"}, where, file)
     try:
         dtype = np.dtype(value["dtype"]) if isinstance(value["dtype"], str) else None
-    except TypeError:
+    except (TypeError, ValueError):
         dtype = None
     if dtype is None or dtype.kind not in _CLASS_KINDS or dtype.fields or dtype.subdtype:
         raise _refused(
