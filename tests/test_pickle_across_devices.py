@@ -163,3 +163,16 @@ def test_a_pickle_written_before_the_weight_checksum_still_loads(tiny_data, make
     np.testing.assert_array_equal(
         loaded.predict_proba(tiny_data[0])[0], clf.predict_proba(tiny_data[0])[0]
     )
+
+
+def test_a_joblib_file_with_one_flipped_weight_byte_is_refused(tiny_data, tmp_path):
+    import joblib
+
+    from sk_seqlabel import TCNLabeler
+
+    clf = TCNLabeler(**FAST[TCNLabeler]).fit(*tiny_data)
+    path = tmp_path / "model.joblib"
+    joblib.dump(clf, path)
+    path.write_bytes(_flip_a_weight_byte(path.read_bytes(), clf))
+    with pytest.raises(ValueError, match="do not match their CRC-32"):
+        joblib.load(path)
