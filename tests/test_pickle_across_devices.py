@@ -125,3 +125,54 @@ def test_a_fitted_net_keeps_no_tensor_outside_module_optimizer_and_criterion(
     state = {k: v for k, v in net.__getstate__().items() if not k.startswith(mapped)}
     walk(state, "net_", set())
     assert found == []
+
+
+def _flip_a_weight_byte(blob, clf):
+    """``blob`` with one byte flipped inside the stored values of the output layer's weight."""
+    weight = list(clf.net_.module_.state_dict().values())[-2]  # the last layer's weight
+    raw = weight.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
+    at = blob.find(raw)
+    assert at >= 0 and blob.find(raw, at + 1) < 0  # found once: what is flipped is a weight
+    data = bytearray(blob)
+    data[at + len(raw) // 2] ^= 0x01
+    return bytes(data)
+
+
+def test_a_pickle_with_one_flipped_weight_byte_is_refused(tiny_data, make_labeler):
+    clf = make_labeler().fit(*tiny_data)
+    damaged = _flip_a_weight_byte(pickle.dumps(clf), clf)
+    with pytest.raises(ValueError, match="do not match their CRC-32"):
+        pickle.loads(damaged)
+    np.testing.assert_array_equal(  # the intact pickle still loads, with the same output
+        pickle.loads(pickle.dumps(clf)).predict_proba(tiny_data[0])[0],
+        clf.predict_proba(tiny_data[0])[0],
+    )
+
+
+def test_a_pickle_written_before_the_weight_checksum_still_loads(tiny_data, make_labeler):
+    from skorch import NeuralNet
+
+    from sk_seqlabel._net import WEIGHTS_CRC32, SequenceNet
+
+    clf = make_labeler().fit(*tiny_data)
+    # what versions without the checksum wrote: skorch's own state
+    with mock.patch.object(SequenceNet, "__getstate__", NeuralNet.__getstate__):
+        old = pickle.dumps(clf)
+    assert WEIGHTS_CRC32.encode() not in old
+    loaded = pickle.loads(old)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(tiny_data[0])[0], clf.predict_proba(tiny_data[0])[0]
+    )
+
+
+def test_a_joblib_file_with_one_flipped_weight_byte_is_refused(tiny_data, tmp_path):
+    import joblib
+
+    from sk_seqlabel import TCNLabeler
+
+    clf = TCNLabeler(**FAST[TCNLabeler]).fit(*tiny_data)
+    path = tmp_path / "model.joblib"
+    joblib.dump(clf, path)
+    path.write_bytes(_flip_a_weight_byte(path.read_bytes(), clf))
+    with pytest.raises(ValueError, match="do not match their CRC-32"):
+        joblib.load(path)
