@@ -38,12 +38,10 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from .labelers import all_labelers
 from .preprocessing import SequenceScaler
 
 __all__ = ["to_onnx"]
-
-#: Labelers whose network traces to a graph with dynamic batch and time axes (tested).
-_EXPORTABLE = ("TCNLabeler", "MultiStageTCNLabeler", "LSTMLabeler", "ConvLSTMLabeler")
 
 
 class _Probabilities(torch.nn.Module):
@@ -165,8 +163,9 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
     """
     shift, scale, labeler = _unpack(estimator)
     name = type(labeler).__name__
-    if name not in _EXPORTABLE:
-        raise ValueError(f"{name} does not export to ONNX yet; {', '.join(_EXPORTABLE)} do.")
+    if not labeler.net_.module_.exports_onnx:  # declared by the module (modules/base.py)
+        exporting = [cls.__name__ for cls in all_labelers() if cls._module.exports_onnx]
+        raise ValueError(f"{name} does not export to ONNX yet; {', '.join(exporting)} do.")
     module = copy.deepcopy(labeler.net_.module_).float().cpu().eval()
     # the code paths without data-dependent host work: conv for the TCN, flip for the LSTM
     module.configure_runtime(conv_path="conv", lstm_path="flip", low_precision_recurrence=False)

@@ -14,6 +14,7 @@ from sk_seqlabel import (
     TCNLabeler,
 )
 from sk_seqlabel.export import to_onnx
+from sk_seqlabel.labelers import all_labelers
 
 EXPORTED = {
     "tcn": lambda: TCNLabeler(n_filters=8, kernel_size=3, n_blocks=2),
@@ -154,3 +155,19 @@ def test_models_that_look_ahead_export_no_streaming_step(make, tiny_data, tmp_pa
     clf = make().set_params(max_epochs=1).fit(*tiny_data)
     with pytest.raises(ValueError, match="only causal models export a streaming step"):
         to_onnx(clf, tmp_path / "m.onnx", streaming=True)
+
+
+def test_every_labeler_whose_module_exports_is_checked_here():
+    # What exports is declared by the modules (SequenceModule.exports_onnx); each labeler
+    # whose module declares it must have a configuration in EXPORTED, so the tests above
+    # hold its promise.
+    declared = {cls for cls in all_labelers() if cls._module.exports_onnx}
+    assert declared == {type(make()) for make in EXPORTED.values()}
+
+
+def test_a_module_that_does_not_declare_export_is_refused(tiny_data, tmp_path):
+    clf = TCNLabeler(n_filters=4, kernel_size=3, n_blocks=1, max_epochs=1).fit(*tiny_data)
+    clf.net_.module_.exports_onnx = False
+    with pytest.raises(ValueError, match=r"does not export to ONNX yet; .*LSTMLabeler"):
+        to_onnx(clf, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

@@ -46,6 +46,11 @@ class SequenceModule(nn.Module):
     chunked_threads : int or None
         Torch intra-op threads :meth:`forward_chunked` runs best on; None: the caller's. The
         net applies it around the call (and restores it).
+    exports_onnx : bool
+        Whether :meth:`forward` (and :meth:`forward_stream`, for a causal module) traces to
+        an ONNX graph with dynamic batch and time axes, equal to it: what
+        :func:`sk_seqlabel.export.to_onnx` exports, and what ``tests/test_export.py`` checks
+        for every module that declares it.
     chunked_rows : int
         Sequences :meth:`forward_chunked` runs side by side at most (a recurrent module's rows
         of one chunked pass). The net passes it at most that many at a time, so recordings
@@ -58,6 +63,7 @@ class SequenceModule(nn.Module):
 
     chunked_threads: int | None = None
     chunked_rows: int = 16
+    exports_onnx: bool = False
     context: tuple[int, int] | None = None
 
     @property

@@ -86,6 +86,8 @@ class ConvLSTM(SequenceModule):
     torch.Size([2, 10, 4])
     """
 
+    exports_onnx = True
+
     low_precision_recurrence = True
     flush_denormal = False
     flatten_weights = False

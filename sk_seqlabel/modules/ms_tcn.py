@@ -55,6 +55,8 @@ class MultiStageTCN(SequenceModule):
     torch.Size([2, 20, 4])
     """
 
+    exports_onnx = True
+
     def __init__(
         self,
         n_features: int,

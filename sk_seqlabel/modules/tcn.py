@@ -212,6 +212,8 @@ class TCN(SequenceModule):
     torch.Size([2, 20, 4])
     """
 
+    exports_onnx = True
+
     def __init__(
         self,
         n_features: int,
