@@ -210,6 +210,9 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
 
     _module: type[torch.nn.Module]
     _module_params: tuple[str, ...] = ()
+    #: When this labeler's models stream (``start_stream``), in its own keywords: what the
+    #: refusal of a model that cannot stream lists for every registered labeler.
+    _streams_when: str = "never"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

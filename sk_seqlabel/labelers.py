@@ -91,6 +91,7 @@ class TCNLabeler(BaseSequenceLabeler):
     """
 
     _module = TCN
+    _streams_when = "always; causal=True labels each sample at once"
     _module_params = ("n_filters", "kernel_size", "n_blocks", "dropout", "causal")
     _parameter_constraints = {
         **BaseSequenceLabeler._parameter_constraints,
@@ -242,6 +243,7 @@ class LSTMLabeler(BaseSequenceLabeler):
     # but a sequence's probabilities then moved with its batch mates by more than the 1e-5 of
     # the batch-invariance tests, so "auto" stays fp32: bf16 is an explicit choice here.
     _module = LSTM
+    _streams_when = "bidirectional=False"
 
     @classmethod
     def _demo_params(cls, quick):
@@ -374,6 +376,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
     """
 
     _module = ConvLSTM
+    _streams_when = "bidirectional=False, after a delay"
     # Its steps are so cheap that a batch's fixed cost outweighs padding: fuller batches
     # trained and predicted faster (benchmarks/RESULTS.md, "Padding-aware batches").
     _batch_overhead_timesteps = None
@@ -520,6 +523,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
     """
 
     _module = MultiStageTCN
+    _streams_when = "always; causal=True labels each sample at once"
     _module_params = ("n_filters", "kernel_size", "n_blocks", "n_stages", "dropout", "causal")
     _parameter_constraints = {
         **TCNLabeler._parameter_constraints,

@@ -128,12 +128,10 @@ class LabelStream:
                     else f"This {name} has no streaming form (look_ahead={module.look_ahead}, "
                     "but neither a carried state nor a bounded context)."
                 )
-                raise ValueError(
-                    f"{why} Stream with a causal model (TCNLabeler(causal=True), "
-                    "MultiStageTCNLabeler(causal=True), LSTMLabeler(bidirectional=False)), or "
-                    "one whose labels come after a delay (TCNLabeler, MultiStageTCNLabeler, "
-                    "ConvLSTMLabeler(bidirectional=False))."
-                ) from None
+                from .labelers import all_labelers
+
+                which = "; ".join(f"{c.__name__}: {c._streams_when}" for c in all_labelers())
+                raise ValueError(f"{why} Labelers that stream ({which}).") from None
             self._core = _Windows(labeler)
         self.delay = module.look_ahead
         # Labels of a decoding labeler come from fixed-lag decoding, one state per stream,

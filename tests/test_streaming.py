@@ -17,6 +17,7 @@ from sk_seqlabel import (
     SequenceScaler,
     TCNLabeler,
 )
+from sk_seqlabel.labelers import all_labelers
 from sk_seqlabel.modules.conv_lstm import ConvLSTM
 from sk_seqlabel.modules.lstm import LSTM
 from sk_seqlabel.modules.ms_tcn import MultiStageTCN
@@ -216,10 +217,12 @@ def test_module_streaming_is_exact_in_float64(module):
 )
 def test_models_that_need_the_whole_future_refuse_and_name_those_that_stream(make, tiny_data):
     clf = make().fit(*tiny_data)
-    with pytest.raises(
-        ValueError, match=r"whole future.*causal=True.*ConvLSTMLabeler\(bidirectional=False\)"
-    ):
+    with pytest.raises(ValueError, match="whole future") as refused:
         clf.start_stream()
+    # every registered labeler, with the keywords under which it streams
+    for cls in all_labelers():
+        assert f"{cls.__name__}: {cls._streams_when}" in str(refused.value)
+    assert "ConvLSTMLabeler: bidirectional=False" in str(refused.value)
 
 
 CONV_LSTM_SHAPES = {
