@@ -133,6 +133,22 @@ def test_predict_gives_runs_within_each_recording_and_transform_the_labels_per_r
     assert set(per_row) <= {"walk", "run"}
 
 
+def test_transform_labels_every_row_of_a_panel_in_each_of_sktimes_forms():
+    panel, labels, X, _ = _panel()
+    detector = SeqLabelDetector(_tiny_tcn()).fit(panel, labels)
+    want = np.concatenate(detector.labeler_.predict(X))
+    as_3d = np.stack([x.to_numpy().T[:, :8] for x in X])  # (instances, variables, time)
+    forms = {"pd-multiindex": panel, "df-list": X}
+    for name, form in forms.items():
+        np.testing.assert_array_equal(detector.transform(form)["labels"].to_numpy(), want, name)
+    # sktime names the columns of a 3-D array's variables var_0, var_1
+    frames = [pd.DataFrame(x.T, columns=["var_0", "var_1"]) for x in as_3d]
+    detector.fit(frames, np.concatenate([v[:8] for v in _panel()[3]]))
+    want = np.concatenate(detector.labeler_.predict(frames))
+    assert len(want) == as_3d.shape[0] * as_3d.shape[2]
+    np.testing.assert_array_equal(detector.transform(as_3d)["labels"].to_numpy(), want)
+
+
 def test_transform_scores_are_the_labelers_probabilities_per_row():
     panel, labels, X, _ = _panel()
     detector = SeqLabelDetector(_tiny_tcn()).fit(panel, labels)

@@ -194,6 +194,29 @@ class SeqLabelDetector(BaseDetector):
             }
         )
 
+    def transform(self, X):
+        """One label per row of ``X``: the segments of :meth:`predict`, row by row.
+
+        sktime's ``BaseDetector.transform`` counts ``len(X)`` rows, which for a panel given
+        as a 3-D array or a list of DataFrames is the number of recordings; this counts the
+        rows of every recording.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame, pandas.Series, ndarray or list of pandas.DataFrame
+            One series or a panel, in any form sktime accepts.
+
+        Returns
+        -------
+        pandas.DataFrame with a RangeIndex
+            A ``"labels"`` column: the label of each row of ``X`` (for a panel, of each row of
+            its ``pd-multiindex`` form).
+        """
+        self.check_is_fitted()
+        n_rows = len(self._check_X(X))
+        dense = self.sparse_to_dense(self.predict(X), pd.RangeIndex(n_rows))
+        return self._coerce_to_df(dense, columns=["labels"])
+
     def _transform_scores(self, X):
         """The labeler's probability of each class at every row of ``X``.
 
