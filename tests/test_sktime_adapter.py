@@ -115,6 +115,17 @@ def test_a_panel_trains_on_every_recording():
         np.testing.assert_array_equal(a, b)
 
 
+def test_labels_on_the_panels_index_are_matched_by_index_in_any_order():
+    panel, labels, X, _ = _panel()
+    in_order = SeqLabelDetector(_tiny_tcn()).fit(panel, labels)
+    shuffled = labels.sample(frac=1.0, random_state=0)
+    assert not np.array_equal(shuffled.to_numpy(), labels.to_numpy())
+    by_index = SeqLabelDetector(_tiny_tcn()).fit(panel, shuffled)
+    got, want = by_index.labeler_.predict_proba(X), in_order.labeler_.predict_proba(X)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_predict_gives_runs_within_each_recording_and_transform_the_labels_per_row():
     panel, labels, X, _ = _panel()
     detector = SeqLabelDetector(_tiny_tcn(max_epochs=3)).fit(panel, labels)

@@ -42,8 +42,9 @@ class SeqLabelDetector(BaseDetector):
     ``y`` in :meth:`fit` is either sktime's segments (a DataFrame with ``"ilocs"`` and
     ``"labels"`` columns, the segments together covering every row of ``X`` once), or one
     label per row of ``X`` (a Series, a one-column DataFrame such as what ``transform``
-    returns, or a 1-D array), in row order. Labels are anything the labeler takes (ints,
-    strings, bools) and come back as they were given.
+    returns, or a 1-D array), in row order; a Series on ``X``'s own index is matched by its
+    index, in any order. Labels are anything the labeler takes (ints, strings, bools) and
+    come back as they were given.
 
     ``fit(X)`` without ``y``: sktime's own test scenarios fit every detector so, but a
     supervised detector has nothing to learn from a series without labels, so it raises a
@@ -162,7 +163,7 @@ class SeqLabelDetector(BaseDetector):
                 )
             y_list = None
         else:
-            labels = _row_labels(y, len(X))
+            labels = _row_labels(y, X.index)
             y_list = [labels[r] for r in rows]
         self.labeler_ = labeler.fit(sequences, y_list)
         return self
@@ -274,8 +275,10 @@ def _in_row_order(per_recording, rows):
     return out
 
 
-def _row_labels(y, n_rows):
-    """One label per row of ``X`` from ``y``: sktime's segments, or labels per row."""
+def _row_labels(y, index):
+    """One label per row of ``X`` (whose row index is ``index``) from ``y``: sktime's
+    segments, or labels per row, in row order or on ``X``'s index in another order."""
+    n_rows = len(index)
     if isinstance(y, pd.DataFrame) and "ilocs" in y.columns:
         return _labels_of_segments(y, n_rows)
     if isinstance(y, pd.DataFrame):
@@ -285,6 +288,13 @@ def _row_labels(y, n_rows):
                 f"column of labels, one per row of X; got the columns {list(y.columns)}."
             )
         y = y.iloc[:, 0]
+    if (
+        isinstance(y, pd.Series)
+        and len(y) == n_rows
+        and not y.index.equals(index)
+        and y.index.sort_values().equals(index.sort_values())
+    ):
+        y = y.reindex(index)  # the same rows in another order: follow the index, not positions
     labels = np.asarray(y)
     if labels.ndim != 1:
         raise ValueError(
