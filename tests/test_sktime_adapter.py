@@ -23,6 +23,8 @@ SKTIME_SKIPPED = {
     # for t = torch.zeros(3)), so no parameter holding a fitted net can pass it.
     # test_fit_leaves_the_labeler_passed_as_it_was checks the same with labels and weights.
     "test_fit_does_not_overwrite_hyper_params": "joblib.hash of torch tensors",
+    # It runs the class docstring's example, which pytest --doctest-modules runs already.
+    "test_doctest_examples": "run by this suite's doctests",
 }
 
 REFUSAL = "is supervised: fit needs y"
@@ -82,7 +84,7 @@ def test_sktime_check_estimator_passes_on_the_test_instances():
 def test_sktime_checks_that_fit_without_y_get_the_supervised_refusal_and_the_others_pass():
     # An unfitted labeler: every sktime scenario calls fit(X) without labels.
     results = check_estimator(
-        SeqLabelDetector(_tiny_tcn()), tests_to_exclude=["test_doctest_examples"],
+        SeqLabelDetector(_tiny_tcn()), tests_to_exclude=["test_doctest_examples"],  # as above
         raise_exceptions=False, verbose=0,
     )  # fmt: skip
     not_passed = {k: v for k, v in results.items() if v != "PASSED"}
