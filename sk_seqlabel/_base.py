@@ -272,9 +272,15 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # X is a list of (T_i, n_features) arrays, not one 2-D array.
+        # X is a list of (T_i, n_features) arrays or one (n, T, n_features) array; a 2-D array
+        # is refused (it would be one sequence, or rows of unrelated samples).
         tags.input_tags.two_d_array = False
-        tags.non_deterministic = False
+        tags.input_tags.three_d_array = True
+        # y is a list of label sequences or one (n, T) array of labels.
+        tags.target_tags.two_d_labels = True
+        # The same random_state gives the same model on the CPU (DESIGN.md, invariant 5); on
+        # a GPU, cuDNN's and the atomics' summation order is not fixed.
+        tags.non_deterministic = str(self.device) != "cpu" and torch.cuda.is_available()
         return tags
 
     # ------------------------------------------------------------------ fit
@@ -361,7 +367,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         classes = encoder.classes_
         if len(classes) < 2:
             raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes in y; got only {classes[0]!r}."
+                f"{type(self).__name__} needs at least 2 classes in y; got only "
+                f"{classes.tolist()[0]!r}."
             )
         return classes, encoder.transform(pooled).astype(np.int64, copy=False)
 

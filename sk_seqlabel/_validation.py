@@ -562,6 +562,15 @@ sequences.
         raise ValueError(
             f"y[{bad}] contains NaN or infinity (at position {j}); labels must be finite."
         )
+    if pooled.dtype.kind == "f" and not np.all(pooled == np.round(pooled)):
+        bad = next(i for i, yi in enumerate(y_list) if not np.all(yi == np.round(yi)))
+        j = int(np.argmax(y_list[bad] != np.round(y_list[bad])))
+        # scikit-learn's words first ("Unknown label type: continuous"), then where.
+        raise ValueError(
+            f"Unknown label type: continuous. y[{bad}] holds the non-integral label "
+            f"{y_list[bad][j].item()!r} at position {j}; a labeler needs discrete classes "
+            "(ints, strings, bools, or floats with integral values)."
+        )
     check_classification_targets(pooled)
     return y_list, pooled
 

@@ -84,6 +84,15 @@ class SequenceScaler(
         self.with_mean = with_mean
         self.with_std = with_std
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # As the labelers: a list of sequences or a 3-D array, never one 2-D array.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        # transform returns float32 whatever the input dtype.
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Compute the pooled mean and standard deviation.

@@ -1,6 +1,7 @@
 """Bad input gets a ValueError/TypeError naming the sequence, never a torch traceback."""
 
 import copy
+import re
 
 import numpy as np
 import pandas as pd
@@ -86,17 +87,22 @@ def test_labels_must_be_one_dimensional(make_labeler):
         make_labeler().fit(X, y)
 
 
-def test_continuous_labels_are_rejected(make_labeler):
+def test_continuous_labels_are_rejected_naming_the_sequence_and_position(make_labeler):
     X, y = _data()
-    y = [np.linspace(0, 1, len(yi)) for yi in y]
-    with pytest.raises(ValueError, match="Unknown label type"):
+    y = [np.arange(len(yi)) % 2 for yi in y]
+    y[2] = y[2] + np.r_[0.0, 0.0, 0.0, 0.25, np.zeros(len(y[2]) - 4)]
+    message = r"Unknown label type: continuous. y\[2\] holds the non-integral label 1.25 at "
+    with pytest.raises(ValueError, match=message + "position 3"):
         make_labeler().fit(X, y)
 
 
-def test_single_class_is_rejected(make_labeler):
+@pytest.mark.parametrize("label, shown", [(0.0, "0.0"), (3, "3"), ("sit", "'sit'")])
+def test_single_class_is_rejected_showing_the_plain_label(make_labeler, label, shown):
     X, y = _data()
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        make_labeler().fit(X, [np.zeros(len(yi)) for yi in y])
+    name = make_labeler().__class__.__name__
+    message = f"{name} needs at least 2 classes in y; got only {shown}."
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make_labeler().fit(X, [np.full(len(yi), label) for yi in y])
 
 
 def test_invalid_hyperparameter_is_rejected_at_fit(make_labeler):

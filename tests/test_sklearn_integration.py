@@ -1,4 +1,7 @@
-"""Labelers drop into scikit-learn: pipelines, model selection, cloning, pickling, checks."""
+"""Labelers drop into scikit-learn: pipelines, model selection, cloning, pickling.
+
+scikit-learn's own estimator checks run in test_sklearn_checks.py.
+"""
 
 import pickle
 
@@ -8,29 +11,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import (
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
 
 from sk_seqlabel import SequenceScaler
 from sk_seqlabel.metrics import edit_scorer, segment_f1_scorer, timestep_accuracy_scorer
-
-# The scikit-learn checks that apply to an estimator whose X is a list of sequences: the rest
-# generate 2-D X and cannot apply.
-SKLEARN_CHECKS = [
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_get_params_invariance,
-    check_set_params,
-]
-
-
-@pytest.mark.parametrize("check", SKLEARN_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_checks_that_apply(labeler_cls, check):
-    check(labeler_cls.__name__, labeler_cls())
 
 
 def test_pipeline_with_scaler(make_labeler, tiny_data):
