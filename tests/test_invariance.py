@@ -56,7 +56,8 @@ def test_the_gpu_choices_do_not_change_predictions(fitted, monkeypatch):
     plain = fitted.predict_proba(X)
     monkeypatch.setattr(fitted, "_policy_kind", "cuda")
     rounded = fitted.predict_proba(X)
-    assert fitted.net_.policy.kind == "cuda" and fitted.net_.policy.round_lengths
+    call = fitted._device_policy(fitted.net_.device)  # what predict_proba ran under
+    assert call.kind == "cuda" and call.round_lengths and call.conv_path == "gemm"
     for a, b in zip(plain, rounded, strict=True):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
 
