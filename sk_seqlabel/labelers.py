@@ -129,6 +129,7 @@ class TCNLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
+        prior_weight=0.0,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -155,6 +156,7 @@ class TCNLabeler(BaseSequenceLabeler):
         self.decoder = decoder
         self.min_segment_length = min_segment_length
         self.decoder_lag = decoder_lag
+        self.prior_weight = prior_weight
 
     # bf16 autocast trained and predicted faster than fp32 on CPUs with native bf16
     # (benchmarks/RESULTS.md, sections 1 and 6). The reference loops found bf16 slower for
@@ -291,6 +293,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
+        prior_weight=0.0,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -316,6 +319,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         self.decoder = decoder
         self.min_segment_length = min_segment_length
         self.decoder_lag = decoder_lag
+        self.prior_weight = prior_weight
 
 
 @fill_shared_docs
@@ -439,6 +443,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
+        prior_weight=0.0,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -467,6 +472,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         self.decoder = decoder
         self.min_segment_length = min_segment_length
         self.decoder_lag = decoder_lag
+        self.prior_weight = prior_weight
 
 
 @fill_shared_docs
@@ -555,6 +561,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
+        prior_weight=0.0,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -582,6 +589,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         self.decoder = decoder
         self.min_segment_length = min_segment_length
         self.decoder_lag = decoder_lag
+        self.prior_weight = prior_weight
 
     @property
     def receptive_field_(self):

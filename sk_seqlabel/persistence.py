@@ -286,7 +286,7 @@ def _build(description, tensors, device, path):
     estimator._validate_params()
     estimator = _fit_from_file(estimator, fitted, _sub(tensors, "module."), device)
     # Files written before decoding existed have no label counts; such a model predicts
-    # with decoder="argmax" only (Decoder.from_estimator says so).
+    # with decoder="argmax" only (the labeler's _decoder_spec says so).
     for attr in _LABEL_COUNTS:
         if attr in tensors:
             value = tensors[attr].numpy()
