@@ -483,7 +483,7 @@ def test_imbalanced_generators_keep_the_data_contract_and_are_seeded(make):
 
 
 def test_event_masks_have_the_stated_balance_and_event_lengths():
-    X, y = make_event_masks(100, random_state=0)
+    _, y = make_event_masks(100, random_state=0)
     background = 1 - np.concatenate(y).mean()
     assert 0.7 < background < 0.8
     inner = [
@@ -507,7 +507,7 @@ def test_event_channels_move_together_and_decoys_move_alone():
 
 
 def test_rare_segments_are_rare_short_and_rarer_for_higher_classes():
-    X, y = make_rare_segments(100, random_state=0)
+    _, y = make_rare_segments(100, random_state=0)
     share = np.bincount(np.concatenate(y), minlength=4) / sum(map(len, y))
     assert share[0] > 0.7
     assert share[1] > share[2] > share[3] > 0

@@ -584,3 +584,59 @@ def test_a_label_stream_refuses_the_decoder_parameters_predict_refuses(bad, name
         stream.close()
     with pytest.raises(InvalidParameterError, match=name):
         clf.start_stream(output="labels")
+
+
+# ----------------------------------------------------------------- the prior's weight
+@pytest.fixture(scope="module")
+def imbalanced_fit():
+    """A small TCN on rare short segments (80% background), a few epochs: under-confident."""
+    from sk_seqlabel.datasets import make_rare_segments
+
+    X, y = make_rare_segments(40, min_length=50, max_length=300, random_state=1)
+    clf = TCNLabeler(
+        n_filters=8, n_blocks=2, max_epochs=8, random_state=0, n_threads=1, precision="fp32"
+    )
+    return clf.fit(X[:25], y[:25]), X[25:], y[25:]
+
+
+def test_default_predict_is_at_least_as_accurate_as_the_argmax_on_an_imbalanced_task(
+    imbalanced_fit,
+):
+    clf, X, y = imbalanced_fit
+    argmax = _with(clf, decoder="argmax").score(X, y)
+    assert clf.prior_weight == TCNLabeler().prior_weight  # the defaults
+    assert clf.score(X, y) >= argmax
+    # the test can fail: dividing the posteriors by the priors (the default before
+    # prior_weight existed) moved steps to the rare classes and cost accuracy here
+    assert _with(clf, prior_weight=1.0).score(X, y) < argmax - 0.02
+
+
+def test_prior_weight_changes_predict_after_fit_without_refit(imbalanced_fit):
+    clf, X, _ = imbalanced_fit
+    clf = copy.deepcopy(clf)
+    net, proba = clf.net_, clf.predict_proba(X)
+    before = clf.predict(X)
+    after = clf.set_params(prior_weight=1.0).predict(X)
+    assert clf.net_ is net  # no refit
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    for a, b in zip(proba, clf.predict_proba(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # and back: the same labels as before
+    for a, b in zip(before, clf.set_params(prior_weight=0.0).predict(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_prior_weight_is_tunable_by_grid_search():
+    from sk_seqlabel.datasets import make_rare_segments
+
+    X, y = make_rare_segments(20, min_length=50, max_length=200, random_state=0)
+    search = GridSearchCV(
+        TCNLabeler(n_filters=4, n_blocks=1, max_epochs=2, random_state=0, n_threads=1),
+        {"prior_weight": [0.0, 0.5, 1.0]},
+        cv=2,
+    ).fit(X, y)
+    assert [p["prior_weight"] for p in search.cv_results_["params"]] == [0.0, 0.5, 1.0]
+    assert len(set(search.cv_results_["mean_test_score"])) > 1  # the weight made a difference
+    assert search.best_estimator_.prior_weight == search.best_params_["prior_weight"]
+    with pytest.raises(InvalidParameterError, match="prior_weight"):
+        TCNLabeler(prior_weight=-0.1).fit(X, y)
