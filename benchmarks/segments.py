@@ -309,25 +309,31 @@ def format_row(row):
     )
 
 
-def summary(rows):
-    """Mean over seeds per (data, model, variant, decoder), as a markdown table."""
+def summary(rows, decoders=None):
+    """Mean over seeds per (data, model, variant, decoder), as a markdown table.
+
+    The accuracy also gets its spread: the standard deviation over seeds (ddof 0) and the
+    number of seeds. ``decoders``: only these rows (all when None).
+    """
     keys = ("data", "model", "variant", "decoder")
     groups = {}
     for row in rows:
-        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+        if decoders is None or row["decoder"] in decoders:
+            groups.setdefault(tuple(str(row[k]) for k in keys), []).append(row)
     lines = [
-        "| data | model | training | decoder | acc | macro-F1 | edit | F1@10 | F1@25 | F1@50 "
-        "| fit s | predict s | decoding share |",
-        "|" + "---|" * 13,
+        "| data | model | training | decoder | seeds | acc | acc sd | macro-F1 | edit | F1@10 "
+        "| F1@25 | F1@50 | fit s | predict s | decoding share |",
+        "|" + "---|" * 15,
     ]
     for key, group in groups.items():
         mean = {c: np.mean([r[c] for r in group]) for c in (*COLUMNS, "fit_s", "predict_s")}
+        sd = np.std([r["accuracy"] for r in group])
         share = np.mean([r["decode_share"] for r in group])
         lines.append(
             "| "
             + " | ".join(key)
-            + " | "
-            + " | ".join(f"{mean[c]:.3f}" for c in COLUMNS)
+            + f" | {len(group)} | {mean['accuracy']:.4f} | {sd:.4f} | "
+            + " | ".join(f"{mean[c]:.3f}" for c in COLUMNS[1:])
             + f" | {mean['fit_s']:.1f} | {mean['predict_s']:.3f} | {share:.0%} |"
         )
     return "\n".join(lines)
@@ -434,7 +440,17 @@ def main(argv=None):
         help="instead: time and peak memory of decoding one recording of N_STEPS",
     )
     parser.add_argument("--long-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--summarize", metavar="JSON", help="instead: print the table of a finished run's rows"
+    )
+    parser.add_argument("--decoders", nargs="+", help="with --summarize: only these decoders")
     args = parser.parse_args(argv)
+    if args.summarize:
+        import json
+
+        with open(args.summarize) as fh:
+            print(summary(json.load(fh)["rows"], args.decoders))
+        return
     if args.long_child:
         model_path, mode, n_steps = args.long_child
         long_child(model_path, mode, int(n_steps))

@@ -129,7 +129,7 @@ class TCNLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
-        prior_weight=0.0,
+        prior_weight=0.25,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -293,7 +293,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
-        prior_weight=0.0,
+        prior_weight=0.25,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -443,7 +443,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
-        prior_weight=0.0,
+        prior_weight=0.25,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -561,7 +561,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
-        prior_weight=0.0,
+        prior_weight=0.25,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
