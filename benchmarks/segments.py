@@ -79,7 +79,8 @@ DECODERS = {
 DECODING_KEYWORDS = ("decoder", "min_segment_length", "decoder_lag", "prior_weight")
 
 #: Epochs of the labelers and of the reference loop per data set: the synthetic sets are
-#: larger (39 k and 20 k training steps against 13 k), so they get half, to fit the run in time.
+#: larger than the real streams (sizes in RESULTS 18), so they get half, to fit the whole run
+#: in 45 minutes on 2 shared cores.
 EPOCHS = {"activity": 40, "vowels": 40, "masks": 20, "rare": 20}
 REFERENCE_EPOCHS = {"activity": 80, "vowels": 80, "masks": 40, "rare": 40}
 
