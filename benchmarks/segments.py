@@ -1,17 +1,25 @@
-"""Segment quality: every labeler x decoder on real streams, and what in training costs it.
+"""Segment quality: every labeler x decoder on balanced and imbalanced tasks.
 
-Two data sets of streams, built as the demo builds them (crops of real recordings joined end
-to end, every join a change of label; train and test streams from disjoint recordings):
+Two data sets of real streams, built as the demo builds them (crops of real recordings joined
+end to end, every join a change of label; train and test streams from disjoint recordings),
+and two imbalanced synthetic ones:
 
 - ``activity``: the demo's BasicMotions streams (``load_activity_streams``, the demo's full
   sizes), 4 activities, 6 channels at 10 Hz;
 - ``vowels``: sktime's JapaneseVowels, 9 speakers saying "ae", 12 LPC channels, utterances of
-  7 to 29 frames joined into streams of 3 to 8 utterances: who speaks at each frame.
+  7 to 29 frames joined into streams of 3 to 8 utterances: who speaks at each frame;
+- ``masks``: ``make_event_masks`` (binary, about 75% background, events of 20-200 steps on 3
+  of 6 channels together, single-channel decoys), 50 train and 30 test recordings of
+  200-2,000 steps;
+- ``rare``: ``make_rare_segments`` (4 classes: a background of about 80% and rare segments
+  of 5-25 steps, 11%, 6% and 3%), 50 train and 30 test sequences of 100-1,000 steps.
 
 Each model is fitted once per (data set, training variant, seed) inside a ``SequenceScaler``
-pipeline, then predicts the test streams with every decoder (decoding needs no refit: the
-label counts come with every fit). Printed per row: accuracy, macro-F1, edit, F1@{10,25,50},
-fit seconds, predict seconds (best of 3, decoding included) and the decoder's share of it.
+pipeline, then its test log-probabilities are decoded with every decoder (decoding needs no
+refit: the label counts come with every fit). Printed per row: accuracy, macro-F1, edit,
+F1@{10,25,50}, fit seconds, predict seconds (one call, decoding included) and the decoder's
+share of it. With ``--reference``, a hand-written textbook TCN (``benchmarks/reference_tcn``)
+is trained on the same data and seeds, and read with the arg-max.
 
 Training variants (``--variants``), to find out what in training costs segment quality:
 
@@ -23,7 +31,7 @@ Training variants (``--variants``), to find out what in training costs segment q
 
 Usage::
 
-    python -m benchmarks.segments --json benchmarks/results/segments_cpu.json  # all, 2 seeds
+    python -m benchmarks.segments --reference --json benchmarks/results/segments_broad_cpu.json
     python -m benchmarks.segments --tiny  # seconds: a smoke run
     python -m benchmarks.segments --long 10000000  # one 10 M-step recording: time, memory
     python -m benchmarks.segments --data activity --models TCN --variants ours random32
@@ -32,7 +40,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import time
 
@@ -42,25 +49,40 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline
 from torch.utils.data import DataLoader
 
-from benchmarks import common
+from benchmarks import common, reference_tcn
 from sk_seqlabel import SequenceScaler
 from sk_seqlabel._batching import collate_padded
-from sk_seqlabel._decoding import Decoder
-from sk_seqlabel.datasets import load_activity_streams
+from sk_seqlabel._decoding import decode
+from sk_seqlabel.datasets import load_activity_streams, make_event_masks, make_rare_segments
 from sk_seqlabel.labelers import all_labelers
 from sk_seqlabel.metrics import edit_score, segment_f1_score, timestep_accuracy_score
 
-#: name -> keywords of the labeler's predict-time decoding.
+#: name -> keywords of the labeler's predict-time decoding ("w": prior_weight).
 DECODERS = {
     "argmax": dict(decoder="argmax", min_segment_length=1, decoder_lag=None),
-    "argmax min5": dict(decoder="argmax", min_segment_length=5, decoder_lag=None),
     "argmax min10": dict(decoder="argmax", min_segment_length=10, decoder_lag=None),
-    "viterbi": dict(decoder="viterbi", min_segment_length=1, decoder_lag=None),
-    "viterbi min-auto": dict(decoder="viterbi", min_segment_length="auto", decoder_lag=None),
-    "viterbi min5": dict(decoder="viterbi", min_segment_length=5, decoder_lag=None),
-    "viterbi min10": dict(decoder="viterbi", min_segment_length=10, decoder_lag=None),
-    "viterbi min5 lag10": dict(decoder="viterbi", min_segment_length=5, decoder_lag=10),
+    **{
+        f"viterbi w{w}{' min-auto' if d == 'auto' else ''}": dict(
+            decoder="viterbi", min_segment_length=d, decoder_lag=None, prior_weight=w
+        )
+        for d in (1, "auto")
+        for w in (0.0, 0.25, 0.5, 1.0)
+    },
+    "viterbi w0.0 min5 lag10": dict(
+        decoder="viterbi", min_segment_length=5, decoder_lag=10, prior_weight=0.0
+    ),
+    "viterbi w1.0 min5 lag10": dict(
+        decoder="viterbi", min_segment_length=5, decoder_lag=10, prior_weight=1.0
+    ),
 }
+
+DECODING_KEYWORDS = ("decoder", "min_segment_length", "decoder_lag", "prior_weight")
+
+#: Epochs of the labelers and of the reference loop per data set: the synthetic sets are
+#: larger than the real streams (sizes in RESULTS 18), so they get half, to fit the whole run
+#: in 45 minutes on 2 shared cores.
+EPOCHS = {"activity": 40, "vowels": 40, "masks": 20, "rare": 20}
+REFERENCE_EPOCHS = {"activity": 80, "vowels": 80, "masks": 40, "rare": 40}
 
 
 def random_batches(dataset, *, batch_size, shuffle=False, random_state=None, **_):
@@ -111,6 +133,12 @@ def vowel_streams(split, n_streams, rng, min_recordings=3, max_recordings=8):
 
 
 def load(name, tiny, seed):
+    if name in ("masks", "rare"):
+        # One call, then a split: the rare classes' means depend on the seed.
+        n_train, n_test = (8, 4) if tiny else (50, 30)
+        make = make_event_masks if name == "masks" else make_rare_segments
+        X, y = make(n_train + n_test, random_state=seed)
+        return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
     if name == "activity":
         sizes = (
             dict(n_train=9, n_test=4, max_rec=4) if tiny else dict(n_train=40, n_test=20, max_rec=8)
@@ -133,8 +161,8 @@ def load(name, tiny, seed):
     return (*vowel_streams("train", n_train, rng), *vowel_streams("test", n_test, rng))
 
 
-def decode_all(decoder, log_proba):
-    return [decoder.decode(p) for p in log_proba]
+def decode_all(spec, log_proba):
+    return [decode(spec, p) for p in log_proba]
 
 
 def best_time(fn, repeats=3):
@@ -159,6 +187,7 @@ def scores(y_true, y_pred):
 
 
 def labeler_for(cls, variant, tiny, seed, max_epochs):
+    """The labeler as the demo configures it (its keywords), at the package's decoding defaults."""
     keywords, _ = cls._demo_params(tiny)
     labeler = cls(
         **keywords,
@@ -173,45 +202,100 @@ def labeler_for(cls, variant, tiny, seed, max_epochs):
 def run(args):
     rows = []
     models = [c for c in all_labelers() if c.__name__.removesuffix("Labeler") in args.models]
-    for data_name, cls, variant, seed in itertools.product(
-        args.data, models, args.variants, range(args.seeds)
-    ):
+    for data_name, seed in itertools.product(args.data, range(args.seeds)):
         X_train, y_train, X_test, y_test = load(data_name, args.tiny, seed)
-        pipe = make_pipeline(
-            SequenceScaler(), labeler_for(cls, variant, args.tiny, seed, args.max_epochs)
-        )
-        tic = time.perf_counter()
-        pipe.fit(X_train, y_train)
-        fit_seconds = time.perf_counter() - tic
-        labeler = pipe[-1]
-        labeler.set_params(**DECODERS["argmax"])
-        predict_seconds = best_time(functools.partial(pipe.predict, X_test))
-        # The decoder's own time, on the log-probabilities predict would decode.
-        log_proba = [np.log(np.maximum(p, 1e-30)) for p in pipe.predict_proba(X_test)]
-        for decoder_name, decoding in DECODERS.items():
-            labeler.set_params(**decoding)
-            y_pred = pipe.predict(X_test)
-            decoder = Decoder.from_estimator(labeler)
-            decode_seconds = (
-                0.0
-                if decoder is None
-                else best_time(functools.partial(decode_all, decoder, log_proba))
+        epochs = args.max_epochs or (2 if args.tiny else EPOCHS[data_name])
+        for cls, variant in itertools.product(models, args.variants):
+            rows += fit_and_decode(
+                data_name, cls, variant, seed, epochs, args.tiny, X_train, y_train, X_test, y_test
             )
-            row = {
-                "data": data_name,
-                "model": cls.__name__.removesuffix("Labeler"),
-                "variant": variant,
-                "seed": seed,
-                "decoder": decoder_name,
-                **scores(y_test, y_pred),
-                "fit_s": fit_seconds,
-                "predict_s": predict_seconds + decode_seconds,
-                "decode_share": decode_seconds / (predict_seconds + decode_seconds),
-            }
-            rows.append(row)
-            print(format_row(row), flush=True)
-        labeler.set_params(**DECODERS["argmax"])
+        if args.reference:
+            rows.append(reference_row(data_name, seed, args.tiny, X_train, y_train, X_test, y_test))
     return rows
+
+
+def fit_and_decode(data_name, cls, variant, seed, epochs, tiny, X_train, y_train, X_test, y_test):
+    """One fit, read with every decoder: a row per decoder."""
+    pipe = make_pipeline(SequenceScaler(), labeler_for(cls, variant, tiny, seed, epochs))
+    tic = time.perf_counter()
+    pipe.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - tic
+    labeler = pipe[-1]
+    default_pred = pipe.predict(X_test)  # the labeler's defaults, through the public path
+    labeler.set_params(**DECODERS["argmax"])
+    tic = time.perf_counter()
+    pipe.predict(X_test)
+    predict_seconds = time.perf_counter() - tic
+    # Every decoder reads the same log-probabilities, those predict would decode.
+    log_proba, _ = labeler._predict_ragged(pipe[:-1].transform(X_test), output="log_proba")
+    rows = []
+    defaults = {k: cls().get_params()[k] for k in DECODING_KEYWORDS}
+    for decoder_name, decoding in {"default": {}, **DECODERS}.items():
+        labeler.set_params(**{**defaults, **decoding})
+        spec = labeler._decoder_spec()
+        tic = time.perf_counter()
+        codes = (
+            [p.argmax(axis=1) for p in log_proba] if spec is None else decode_all(spec, log_proba)
+        )
+        decode_seconds = time.perf_counter() - tic if spec is not None else 0.0
+        y_pred = [labeler.classes_[c] for c in codes]
+        if decoder_name == "default":  # the arrays-only path is predict's
+            assert all(np.array_equal(a, b) for a, b in zip(y_pred, default_pred, strict=True))
+        row = {
+            "data": data_name,
+            "model": cls.__name__.removesuffix("Labeler"),
+            "variant": variant,
+            "seed": seed,
+            "decoder": decoder_name,
+            "epochs": epochs,
+            **scores(y_test, y_pred),
+            "fit_s": fit_seconds,
+            "predict_s": predict_seconds + decode_seconds,
+            "decode_share": decode_seconds / (predict_seconds + decode_seconds),
+        }
+        rows.append(row)
+        print(format_row(row), flush=True)
+    return rows
+
+
+def reference_row(data_name, seed, tiny, X_train, y_train, X_test, y_test):
+    """The textbook TCN on the same data and seed, read with the arg-max."""
+    classes = np.unique(np.concatenate(y_train))
+    epochs = 2 if tiny else REFERENCE_EPOCHS[data_name]
+    with _threads(1):
+        tic = time.perf_counter()
+        y_pred = reference_tcn.fit_predict(
+            X_train, y_train, X_test, classes, epochs=epochs, seed=seed
+        )
+        seconds = time.perf_counter() - tic
+    row = {
+        "data": data_name,
+        "model": "reference TCN",
+        "variant": f"textbook ({epochs} epochs)",
+        "seed": seed,
+        "decoder": "argmax",
+        "epochs": epochs,
+        **scores(y_test, y_pred),
+        "fit_s": seconds,
+        "predict_s": 0.0,
+        "decode_share": 0.0,
+    }
+    print(format_row(row), flush=True)
+    return row
+
+
+class _threads:
+    """Torch intra-op threads set for a block, as the labelers' ``n_threads=1``."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.before)
 
 
 COLUMNS = ("accuracy", "macro_f1", "edit", "f1@10", "f1@25", "f1@50")
@@ -226,25 +310,31 @@ def format_row(row):
     )
 
 
-def summary(rows):
-    """Mean over seeds per (data, model, variant, decoder), as a markdown table."""
+def summary(rows, decoders=None):
+    """Mean over seeds per (data, model, variant, decoder), as a markdown table.
+
+    The accuracy also gets its spread: the standard deviation over seeds (ddof 0) and the
+    number of seeds. ``decoders``: only these rows (all when None).
+    """
     keys = ("data", "model", "variant", "decoder")
     groups = {}
     for row in rows:
-        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+        if decoders is None or row["decoder"] in decoders:
+            groups.setdefault(tuple(str(row[k]) for k in keys), []).append(row)
     lines = [
-        "| data | model | training | decoder | acc | macro-F1 | edit | F1@10 | F1@25 | F1@50 "
-        "| fit s | predict s | decoding share |",
-        "|" + "---|" * 13,
+        "| data | model | training | decoder | seeds | acc | acc sd | macro-F1 | edit | F1@10 "
+        "| F1@25 | F1@50 | fit s | predict s | decoding share |",
+        "|" + "---|" * 15,
     ]
     for key, group in groups.items():
         mean = {c: np.mean([r[c] for r in group]) for c in (*COLUMNS, "fit_s", "predict_s")}
+        sd = np.std([r["accuracy"] for r in group])
         share = np.mean([r["decode_share"] for r in group])
         lines.append(
             "| "
             + " | ".join(key)
-            + " | "
-            + " | ".join(f"{mean[c]:.3f}" for c in COLUMNS)
+            + f" | {len(group)} | {mean['accuracy']:.4f} | {sd:.4f} | "
+            + " | ".join(f"{mean[c]:.3f}" for c in COLUMNS[1:])
             + f" | {mean['fit_s']:.1f} | {mean['predict_s']:.3f} | {share:.0%} |"
         )
     return "\n".join(lines)
@@ -325,17 +415,23 @@ def long_child(model_path, mode, n_steps):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="seconds-long smoke run")
-    parser.add_argument(
-        "--data", nargs="+", default=["activity", "vowels"], choices=["activity", "vowels"]
-    )
+    data_sets = ["masks", "rare", "activity", "vowels"]
+    parser.add_argument("--data", nargs="+", default=data_sets, choices=data_sets)
     names = [c.__name__.removesuffix("Labeler") for c in all_labelers()]
     parser.add_argument("--models", nargs="+", default=names, choices=names)
     parser.add_argument(
         "--variants", nargs="+", default=["ours"], choices=["ours", "random32", "smooth"]
     )
-    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
-        "--max-epochs", type=int, default=None, help="default: 40 (the demo's), 2 with --tiny"
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="default: per data set (EPOCHS: 40 on the real streams, 20 on the synthetic "
+        "ones), 2 with --tiny",
+    )
+    parser.add_argument(
+        "--reference", action="store_true", help="also train the textbook TCN on each task"
     )
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument(
@@ -345,7 +441,17 @@ def main(argv=None):
         help="instead: time and peak memory of decoding one recording of N_STEPS",
     )
     parser.add_argument("--long-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--summarize", metavar="JSON", help="instead: print the table of a finished run's rows"
+    )
+    parser.add_argument("--decoders", nargs="+", help="with --summarize: only these decoders")
     args = parser.parse_args(argv)
+    if args.summarize:
+        import json
+
+        with open(args.summarize) as fh:
+            print(summary(json.load(fh)["rows"], args.decoders))
+        return
     if args.long_child:
         model_path, mode, n_steps = args.long_child
         long_child(model_path, mode, int(n_steps))
@@ -360,8 +466,6 @@ def main(argv=None):
         if args.json:
             common.write_json(args.json, {"environment": env, "long": rows})
         return
-    if args.max_epochs is None:
-        args.max_epochs = 2 if args.tiny else 40
     if args.tiny:
         args.seeds = 1
     rows = run(args)

@@ -22,10 +22,13 @@ from skorch.dataset import ValidSplit
 
 from ._batching import SequenceDataset, bucketed_loader
 from ._decoding import (
-    Decoder,
     calibration_sample,
     count_label_statistics,
+    decode,
+    decoder_spec,
     fit_temperature,
+    resolve_decoder,
+    resolve_min_segment_length,
     shortest_inner_segment,
 )
 from ._device import (
@@ -121,11 +124,12 @@ _SHARED_DOCS = """
         counts (tau; the squared change is capped at its square).
     decoder : {"auto", "argmax", "viterbi"}, default="auto"
         How ``predict`` turns the per-step probabilities into labels. "argmax" takes the most
-        probable class at each step. "viterbi" takes the most probable label *path* of a
-        hybrid HMM: the probabilities divided by the class frequencies, and start and
-        transition probabilities counted on the training labels at ``fit`` (add-one
-        smoothed), so that short flickers between labels cost what such changes cost in
-        the training data. It looks at the whole sequence (see ``decoder_lag``). "auto" is
+        probable class at each step. "viterbi" takes the most probable label *path* of an
+        HMM: the network's calibrated probabilities (divided by the class frequencies to the
+        power ``prior_weight``), and start and transition probabilities counted on the
+        training labels at ``fit`` (add-one smoothed), so that short flickers between labels
+        cost what such changes cost in the training data. It looks at the whole sequence
+        (see ``decoder_lag``). "auto" is
         "viterbi" for a model that looks ahead anyway, and "argmax" for a causal one, whose
         ``predict`` thus stays causal: on real activity streams Viterbi gave every
         non-causal model cleaner segments at the same or better accuracy (the guide's
@@ -144,6 +148,17 @@ _SHARED_DOCS = """
         steps), and a stream emits each label ``L`` steps after its probabilities. Each
         label is then that of the best path at its time, so, unlike whole-sequence
         decoding, a segment may come out shorter than ``min_segment_length``.
+    prior_weight : float, default=0.25
+        How much of the class prior Viterbi divides out of the probabilities: a step's score
+        is ``log_proba / temperature_ - prior_weight * log(class frequency)``. 0 scores the
+        path by the network's posteriors; 1 is the hybrid HMM of speech recognition
+        (posteriors over priors as scaled likelihoods), which favours rare classes and, on
+        imbalanced data, cost timestep accuracy against the arg-max; with 0, the transitions
+        alone merged some short rare segments away. 0.25 was the one weight measured at
+        least as accurate as the arg-max (within 0.1 point) with a higher edit score for
+        every labeler on every task of ``benchmarks/RESULTS.md``, section 18. Tune it like
+        any other parameter, after fitting too (no refit needed). Has no effect with
+        ``decoder="argmax"``.
 """
 
 
@@ -268,6 +283,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         "decoder": [StrOptions({"auto", "argmax", "viterbi"})],
         "min_segment_length": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "decoder_lag": [Interval(Integral, 0, None, closed="left"), None],
+        "prior_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __sklearn_tags__(self):
@@ -635,11 +651,40 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         """Class indices per step: the arg-max, or the path of the decoder hyperparameters."""
         check_is_fitted(self)
         self._validate_params()
-        decoder = Decoder.from_estimator(self)
-        if decoder is None:
+        spec = self._decoder_spec()
+        if spec is None:
             return self._predict_ragged(X, output="labels")
         log_proba, was_3d = self._predict_ragged(X, output="log_proba")
-        return [decoder.decode(p) for p in log_proba], was_3d
+        return [decode(spec, p) for p in log_proba], was_3d
+
+    def _decoder_spec(self):
+        """The :class:`~sk_seqlabel._decoding.DecoderSpec` of this call, or None (the arg-max).
+
+        The one place where the decoding hyperparameters and fitted counts are read: "auto"
+        values are resolved here, once per ``predict`` or stream, so that they follow
+        ``set_params`` after fit.
+        """
+        decoder = resolve_decoder(self.decoder, self.net_.module_.look_ahead)
+        d = resolve_min_segment_length(
+            self.min_segment_length, decoder, getattr(self, "shortest_segment_", 0)
+        )
+        if decoder == "viterbi" and not hasattr(self, "transition_count_"):
+            raise ValueError(
+                f"decoder={decoder!r} needs the label counts of fit, which this "
+                f"{type(self).__name__} lacks (a model file written before decoding "
+                "existed); refit it, or use decoder='argmax'."
+            )
+        return decoder_spec(
+            decoder,
+            len(self.classes_),
+            min_segment_length=d,
+            lag=self.decoder_lag,
+            start_count=getattr(self, "start_count_", None),
+            transition_count=getattr(self, "transition_count_", None),
+            class_count=getattr(self, "class_count_", None),
+            prior_weight=self.prior_weight,
+            temperature=getattr(self, "temperature_", 1.0),
+        )
 
     def _predict_ragged(self, X, output):
         """Validate X, then per-step probabilities, log-probabilities or class indices."""

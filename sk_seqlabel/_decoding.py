@@ -1,14 +1,21 @@
 """Decoding: from a network's per-step class probabilities to labels.
 
-A labeler's ``predict`` is the arg-max of the probabilities unless its decoder hyperparameters
-ask for more (:meth:`Decoder.from_estimator`; ``decoder="auto"`` is "viterbi" for models that
-look ahead and "argmax" for causal ones, :func:`resolve_decoder`):
+The functions here take arrays and a :class:`DecoderSpec`, never an estimator: the labeler
+resolves its "auto" hyperparameters and its fitted counts into one spec per ``predict`` (or
+stream), and hands it over (as scikit-learn's estimators hand arrays to their kernels).
+``predict`` is the arg-max of the probabilities unless the decoder hyperparameters ask for
+more (``decoder="auto"`` is "viterbi" for models that look ahead and "argmax" for causal ones,
+:func:`resolve_decoder`):
 
-- ``decoder="viterbi"``: the most probable label path of a hybrid HMM. The network's
-  posteriors divided by the class priors stand in for the emission likelihoods, and the start
-  and transition probabilities are counted on the training labels at ``fit`` (add-one
-  smoothing, so that a transition never seen in training stays possible). The posteriors are
-  first calibrated by a temperature fitted on training data (:func:`fit_temperature`): an
+- ``decoder="viterbi"``: the most probable label path of an HMM whose start and transition
+  probabilities are counted on the training labels at ``fit`` (add-one smoothing, so that a
+  transition never seen in training stays possible). A step's score is the network's
+  calibrated log-posterior minus ``prior_weight`` times the log class prior: 0 scores the
+  path by the posteriors (it moves no step's decision towards a class the network finds less
+  probable), 1 is the hybrid HMM's scaled likelihood (posterior / prior), which maximises the
+  likelihood of the input and moves decisions towards rare classes (see
+  ``benchmarks/RESULTS.md``, section 18, for what each cost). The posteriors are first
+  calibrated by a temperature fitted on training data (:func:`fit_temperature`): an
   under-trained network's flat probabilities would otherwise lose against the transitions.
 - ``min_segment_length=d``: every segment of the path is at least ``d`` steps long. Each class
   becomes a chain of ``d`` states, the last one with the self-loop (the expanded-state HMM of
@@ -33,13 +40,20 @@ back-pointers.
 
 from __future__ import annotations
 
+import functools
+import numbers
+from dataclasses import dataclass
+
 import numpy as np
 
 __all__ = [
     "CHECKPOINT",
-    "Decoder",
+    "DecoderSpec",
+    "FixedLagState",
     "calibration_sample",
     "count_label_statistics",
+    "decode",
+    "decoder_spec",
     "fit_temperature",
     "resolve_decoder",
     "resolve_min_segment_length",
@@ -161,121 +175,256 @@ def fit_temperature(log_proba, codes):
     return float(np.exp(found.x))
 
 
-def resolve_decoder(estimator):
-    """What ``decoder="auto"`` means for a fitted estimator: "argmax" if causal, else "viterbi".
+def resolve_decoder(decoder, look_ahead):
+    """What ``decoder="auto"`` means: "argmax" for a causal module, else "viterbi".
 
     A causal model's ``predict`` must not look ahead, and whole-sequence Viterbi would.
+
+    Parameters
+    ----------
+    decoder : {"auto", "argmax", "viterbi"}
+    look_ahead : int or None
+        The module's look-ahead in steps (0: causal; None: unbounded).
+
+    Returns
+    -------
+    {"argmax", "viterbi"}
+
+    Examples
+    --------
+    >>> resolve_decoder("auto", look_ahead=0), resolve_decoder("auto", look_ahead=None)
+    ('argmax', 'viterbi')
     """
-    if estimator.decoder != "auto":
-        return estimator.decoder
-    return "argmax" if estimator.net_.module_.look_ahead == 0 else "viterbi"
+    if decoder != "auto":
+        return decoder
+    return "argmax" if look_ahead == 0 else "viterbi"
 
 
-def resolve_min_segment_length(estimator):
-    """What ``min_segment_length="auto"`` means for a fitted estimator.
+def resolve_min_segment_length(min_segment_length, decoder, shortest_segment):
+    """What ``min_segment_length="auto"`` means for a decoder already resolved.
 
     With Viterbi, the shortest segment inside a training sequence (at most
     :data:`MAX_AUTO_SEGMENT_LENGTH`): the decoder then never makes a segment shorter than any
     seen in training. Otherwise 1: no constraint, so a causal model's "auto" stays the arg-max.
-    """
-    if estimator.min_segment_length != "auto":
-        return estimator.min_segment_length
-    if resolve_decoder(estimator) != "viterbi":
-        return 1
-    shortest = int(getattr(estimator, "shortest_segment_", 0))
-    return min(max(shortest, 1), MAX_AUTO_SEGMENT_LENGTH)
-
-
-class Decoder:
-    """The decoding of one labeler's ``predict``, from its hyperparameters and label counts.
 
     Parameters
     ----------
-    log_start : ndarray of shape (n_classes,)
+    min_segment_length : int or "auto"
+    decoder : {"argmax", "viterbi"}
+        As :func:`resolve_decoder` returns it.
+    shortest_segment : int
+        The shortest inner training segment (:func:`shortest_inner_segment`; 0: none).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> resolve_min_segment_length("auto", "viterbi", shortest_segment=30)
+    30
+    >>> resolve_min_segment_length("auto", "argmax", shortest_segment=30)
+    1
+    """
+    if min_segment_length != "auto":
+        return int(min_segment_length)
+    if decoder != "viterbi":
+        return 1
+    return min(max(int(shortest_segment), 1), MAX_AUTO_SEGMENT_LENGTH)
+
+
+def _frozen(values, dtype, shape, name):
+    array = np.array(values, dtype=dtype, order="C")  # a copy: nothing passed in is shared
+    if array.shape != shape:
+        raise ValueError(f"DecoderSpec.{name} has shape {array.shape}; expected {shape}.")
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class DecoderSpec:
+    """What one ``predict`` decodes with: arrays and numbers, resolved from the estimator once.
+
+    A step's score of class ``c`` is ``log_proba[t, c] / temperature - prior_weight *
+    log_prior[c]``; the path maximises the sum of the scores, the start and the transitions
+    (see :func:`decode`). The arrays are read-only copies.
+
+    Parameters
+    ----------
+    log_start : array-like of shape (n_classes,)
         Log-probability of each class at a sequence's first step.
-    log_transition : ndarray of shape (n_classes, n_classes)
+    log_transition : array-like of shape (n_classes, n_classes)
         Log-probability of class ``j`` at the next step after class ``i``.
-    log_prior : ndarray of shape (n_classes,)
-        Subtracted from the log-posteriors (the hybrid HMM's scaled likelihoods).
-    min_segment_length : int
-    lag : int or None
+    log_prior : array-like of shape (n_classes,)
+        The classes' log-frequencies; ``prior_weight`` of it is subtracted from each step's
+        score.
+    prior_weight : float, default=0.0
+        0: the log-posteriors score the path (the posterior path); 1: the posteriors divided
+        by the priors (the hybrid HMM's scaled likelihoods).
     temperature : float, default=1.0
         The log-posteriors are divided by it (:func:`fit_temperature`).
+    min_segment_length : int, default=1
+        No segment of the path is shorter (>= 1).
+    lag : int or None, default=None
+        Fixed-lag decoding (>= 0), or None for the whole sequence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> uniform = np.log(np.full(2, 0.5))
+    >>> spec = DecoderSpec(uniform, np.log([[0.9, 0.1], [0.1, 0.9]]), uniform)
+    >>> decode(spec, np.log([[0.9, 0.1], [0.4, 0.6], [0.9, 0.1]]))
+    array([0, 0, 0])
     """
 
-    def __init__(
-        self, log_start, log_transition, log_prior, min_segment_length, lag, temperature=1.0
-    ):
-        self.temperature = float(temperature)
-        self.log_start = np.ascontiguousarray(log_start, dtype=np.float64)
-        self.log_transition = np.ascontiguousarray(log_transition, dtype=np.float64)
-        self.log_prior = np.ascontiguousarray(log_prior, dtype=np.float64)
-        self.min_segment_length = int(min_segment_length)
-        self.lag = lag
+    log_start: np.ndarray
+    log_transition: np.ndarray
+    log_prior: np.ndarray
+    prior_weight: float = 0.0
+    temperature: float = 1.0
+    min_segment_length: int = 1
+    lag: int | None = None
 
-    @classmethod
-    def from_estimator(cls, estimator):
-        """The estimator's decoder, or None when ``predict`` is the plain arg-max."""
-        d, lag = resolve_min_segment_length(estimator), estimator.decoder_lag
-        n_classes = len(estimator.classes_)
-        if resolve_decoder(estimator) == "argmax":
-            if d == 1:
-                return None  # with no transitions and no durations every lag gives the arg-max
-            zeros = np.zeros(n_classes)
-            return cls(zeros, np.zeros((n_classes, n_classes)), zeros, d, lag)
-        if not hasattr(estimator, "transition_count_"):
-            raise ValueError(
-                f"decoder={resolve_decoder(estimator)!r} needs the label counts of fit, which this "
-                f"{type(estimator).__name__} lacks (a model file written before decoding "
-                "existed); refit it, or use decoder='argmax'."
-            )
-        start, transitions, counts = (
-            np.asarray(estimator.start_count_, dtype=np.float64),
-            np.asarray(estimator.transition_count_, dtype=np.float64),
-            np.asarray(estimator.class_count_, dtype=np.float64),
-        )
-        # Add-one smoothing: a class or transition never seen in training stays possible.
-        log_start = np.log((start + 1) / (start.sum() + n_classes))
-        log_transition = np.log(
-            (transitions + 1) / (transitions.sum(axis=1, keepdims=True) + n_classes)
-        )
-        log_prior = np.log((counts + 1) / (counts.sum() + n_classes))
-        temperature = getattr(estimator, "temperature_", 1.0)
-        return cls(log_start, log_transition, log_prior, d, lag, temperature)
+    def __post_init__(self):
+        n = len(np.asarray(self.log_start))
+        set_ = functools.partial(object.__setattr__, self)
+        set_("log_start", _frozen(self.log_start, np.float64, (n,), "log_start"))
+        set_("log_transition", _frozen(self.log_transition, np.float64, (n, n), "log_transition"))
+        set_("log_prior", _frozen(self.log_prior, np.float64, (n,), "log_prior"))
+        # Checked here and not only by the estimator's parameter constraints: the compiled
+        # kernels index with these numbers, and a bad one would write out of bounds.
+        for name, low in (("min_segment_length", 1), ("lag", 0)):
+            value = getattr(self, name)
+            if value is None and name == "lag":
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise ValueError(f"DecoderSpec.{name} must be an int >= {low}; got {value!r}.")
+            set_(name, int(value))
+        for name in ("prior_weight", "temperature"):
+            value = float(getattr(self, name))
+            if not np.isfinite(value) or value < 0 or (name == "temperature" and value == 0):
+                raise ValueError(f"DecoderSpec.{name} must be finite and positive; got {value}.")
+            set_(name, value)
+
+    @property
+    def n_classes(self):
+        """Number of classes."""
+        return len(self.log_start)
 
     def emission_terms(self):
         """``(scale, offset)``: a step's score of class ``c`` is ``log_proba * scale - offset[c]``.
 
-        The calibrated log-posterior minus the log-prior, computed inside the kernels so that
-        no float64 copy of a long recording's probabilities is made. Normalising the
-        calibrated posterior would add the same number to every class of a step, which changes
-        no path; it is left out.
+        Computed inside the kernels so that no float64 copy of a long recording's
+        probabilities is made. Normalising the calibrated posterior would add the same number
+        to every class of a step, which changes no path; it is left out.
         """
-        return 1.0 / self.temperature, self.log_prior
+        return 1.0 / self.temperature, self.prior_weight * self.log_prior
 
-    def decode(self, log_proba):
-        """Class indices (T,) int64 of one sequence from its log-probabilities (T, n_classes)."""
-        log_proba = _as_kernel_input(log_proba)
-        if self.lag is None:
-            scale, offset = self.emission_terms()
-            return _kernels().viterbi(
-                log_proba,
-                scale,
-                offset,
-                self.log_start,
-                self.log_transition,
-                self.min_segment_length,
-                CHECKPOINT,
-            )
-        state = self.start()
-        head = state.update(log_proba)
-        return np.concatenate([head, state.close()])
 
-    def start(self):
-        """A :class:`FixedLagState` for one stream (``lag`` must be set)."""
-        if self.lag is None:
-            raise ValueError("Only fixed-lag decoding (decoder_lag set) runs on a stream.")
-        return FixedLagState(self)
+def decoder_spec(
+    decoder,
+    n_classes,
+    *,
+    min_segment_length=1,
+    lag=None,
+    start_count=None,
+    transition_count=None,
+    class_count=None,
+    prior_weight=0.0,
+    temperature=1.0,
+):
+    """The :class:`DecoderSpec` of resolved hyperparameters and the label counts of ``fit``.
+
+    Parameters
+    ----------
+    decoder : {"argmax", "viterbi"}
+        Resolved (:func:`resolve_decoder`).
+    n_classes : int
+    min_segment_length : int, default=1
+        Resolved (:func:`resolve_min_segment_length`).
+    lag : int or None, default=None
+    start_count, transition_count, class_count : ndarray, optional
+        As :func:`count_label_statistics` returns them; needed with "viterbi". Add-one
+        smoothed, so that a class or transition never seen in training stays possible.
+    prior_weight, temperature : float
+        See :class:`DecoderSpec`.
+
+    Returns
+    -------
+    DecoderSpec or None
+        None when ``predict`` is the plain arg-max ("argmax" with no minimum length: with no
+        transitions and no durations every lag gives the arg-max).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> counts = count_label_statistics([np.array([0, 0, 0, 1, 1])], 2)
+    >>> spec = decoder_spec("viterbi", 2, start_count=counts[0], transition_count=counts[1],
+    ...                     class_count=counts[2])
+    >>> np.round(np.exp(spec.log_transition), 2)
+    array([[0.6 , 0.4 ],
+           [0.33, 0.67]])
+    >>> decoder_spec("argmax", 2) is None
+    True
+    """
+    if decoder == "argmax":
+        if min_segment_length == 1:
+            return None
+        zeros = np.zeros(n_classes)
+        return DecoderSpec(
+            zeros, np.zeros((n_classes, n_classes)), zeros, 0.0, 1.0, min_segment_length, lag
+        )
+    start, transitions, counts = (
+        np.asarray(a, dtype=np.float64) for a in (start_count, transition_count, class_count)
+    )
+    return DecoderSpec(
+        log_start=np.log((start + 1) / (start.sum() + n_classes)),
+        log_transition=np.log(
+            (transitions + 1) / (transitions.sum(axis=1, keepdims=True) + n_classes)
+        ),
+        log_prior=np.log((counts + 1) / (counts.sum() + n_classes)),
+        prior_weight=prior_weight,
+        temperature=temperature,
+        min_segment_length=min_segment_length,
+        lag=lag,
+    )
+
+
+def decode(spec, log_proba):
+    """Class indices of one sequence, decoded as ``spec`` says.
+
+    Parameters
+    ----------
+    spec : DecoderSpec
+    log_proba : ndarray of shape (T, n_classes), float32 or float64
+        The network's log-probabilities of one sequence.
+
+    Returns
+    -------
+    ndarray of shape (T,), dtype int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spec = DecoderSpec(np.zeros(2), np.zeros((2, 2)), np.zeros(2), min_segment_length=2)
+    >>> decode(spec, np.log([[0.9, 0.1], [0.4, 0.6], [0.9, 0.1], [0.9, 0.1]]))
+    array([0, 0, 0, 0])
+    """
+    log_proba = _as_kernel_input(log_proba, spec.n_classes)
+    if spec.lag is None:
+        scale, offset = spec.emission_terms()
+        return _kernels().viterbi(
+            log_proba,
+            scale,
+            offset,
+            spec.log_start,
+            spec.log_transition,
+            spec.min_segment_length,
+            CHECKPOINT,
+        )
+    state = FixedLagState(spec)
+    head = state.update(log_proba)
+    return np.concatenate([head, state.close()])
 
 
 class FixedLagState:
@@ -283,12 +432,26 @@ class FixedLagState:
 
     ``update(log_proba)`` returns the labels that became final; ``close()`` the rest. The labels
     of all pieces together do not depend on where the pieces were cut.
+
+    Parameters
+    ----------
+    spec : DecoderSpec
+        With ``lag`` set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spec = DecoderSpec(np.zeros(2), np.zeros((2, 2)), np.zeros(2), lag=1)
+    >>> state = FixedLagState(spec)
+    >>> state.update(np.log([[0.9, 0.1], [0.2, 0.8]])), state.close()
+    (array([0]), array([1]))
     """
 
-    def __init__(self, decoder):
-        self.decoder = decoder
-        n_classes = len(decoder.log_start)
-        d, lag = decoder.min_segment_length, decoder.lag
+    def __init__(self, spec):
+        if spec.lag is None:
+            raise ValueError("Only fixed-lag decoding (decoder_lag set) runs on a stream.")
+        self.spec = spec
+        n_classes, d, lag = spec.n_classes, spec.min_segment_length, spec.lag
         self.state = np.full(n_classes * (d + 1), -np.inf)  # see _decoding_kernels
         self.came_from = np.zeros((lag + 1, n_classes), dtype=np.int32)
         self.stayed = np.zeros((lag + 1, n_classes), dtype=np.bool_)
@@ -296,17 +459,17 @@ class FixedLagState:
 
     def update(self, log_proba):
         """Feed (n, n_classes) log-probabilities; return the class indices that became final."""
-        dec = self.decoder
-        log_proba = _as_kernel_input(log_proba)
-        scale, offset = dec.emission_terms()
+        spec = self.spec
+        log_proba = _as_kernel_input(log_proba, spec.n_classes)
+        scale, offset = spec.emission_terms()
         out = np.empty(len(log_proba), dtype=np.int64)
         n_out = _kernels().fixed_lag_update(
             log_proba,
             scale,
             offset,
-            dec.log_start,
-            dec.log_transition,
-            dec.min_segment_length,
+            spec.log_start,
+            spec.log_transition,
+            spec.min_segment_length,
             self.state,
             self.came_from,
             self.stayed,
@@ -318,17 +481,22 @@ class FixedLagState:
 
     def close(self):
         """The labels of the last ``lag`` steps (or fewer), from the best complete path."""
-        dec = self.decoder
-        out = np.empty(min(dec.lag, self.n_steps), dtype=np.int64)
+        spec = self.spec
+        out = np.empty(min(spec.lag, self.n_steps), dtype=np.int64)
         _kernels().fixed_lag_close(
-            dec.min_segment_length, self.state, self.came_from, self.stayed, self.n_steps, out
+            spec.min_segment_length, self.state, self.came_from, self.stayed, self.n_steps, out
         )
         return out
 
 
-def _as_kernel_input(log_proba):
+def _as_kernel_input(log_proba, n_classes):
     """C-contiguous float32 or float64, as given: one compiled kernel per dtype, no copy."""
     log_proba = np.asarray(log_proba)
+    if log_proba.ndim != 2 or log_proba.shape[1] != n_classes:
+        raise ValueError(
+            f"Decoding takes log-probabilities of shape (n_steps, {n_classes}); got "
+            f"{log_proba.shape}."
+        )
     if log_proba.dtype not in (np.float32, np.float64):
         log_proba = log_proba.astype(np.float64)
     return np.ascontiguousarray(log_proba)

@@ -26,6 +26,38 @@ NORMALIZE_EVERY = 16
 # step t overwrites the slot of the state that leaves the chain for the last one.
 
 
+@numba.njit(cache=True, nogil=True)
+def _check_shapes(n_classes, offset, log_start, log_transition, d):
+    """Refuse what would index out of bounds (the callers check first; this is the last line).
+
+    An out-of-bounds write in compiled code corrupts memory instead of raising.
+    """
+    if d < 1:
+        raise ValueError("min_segment_length must be >= 1")
+    if (
+        offset.shape[0] != n_classes
+        or log_start.shape[0] != n_classes
+        or log_transition.shape[0] != n_classes
+        or log_transition.shape[1] != n_classes
+    ):
+        raise ValueError("the decoder's tables do not match the number of classes")
+
+
+@numba.njit(cache=True, nogil=True)
+def _check_state(state, came_from, stayed, n_classes, d):
+    """Refuse a fixed-lag state whose arrays do not fit ``n_classes``, ``d`` and a lag >= 0."""
+    if d < 1:
+        raise ValueError("min_segment_length must be >= 1")
+    if came_from.shape[0] < 1 or stayed.shape[0] != came_from.shape[0]:
+        raise ValueError("a fixed-lag state needs lag + 1 >= 1 rows of back-pointers")
+    if (
+        state.shape[0] != n_classes * (d + 1)
+        or came_from.shape[1] != n_classes
+        or stayed.shape[1] != n_classes
+    ):
+        raise ValueError("the fixed-lag state does not match the number of classes")
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _chain_score(state, c, k, t, d):
     """Score of logical state (c, k < d - 1) at step ``t``."""
@@ -178,6 +210,9 @@ def _stretch(
 @numba.njit(cache=True, nogil=True)
 def viterbi(log_proba, scale, offset, log_start, log_transition, d, checkpoint):
     n_steps, n_classes = log_proba.shape
+    _check_shapes(n_classes, offset, log_start, log_transition, d)
+    if checkpoint < 1:
+        raise ValueError("checkpoint must be >= 1")
     labels = np.empty(n_steps, dtype=np.int64)
     if n_steps == 0:
         return labels
@@ -225,9 +260,13 @@ def fixed_lag_update(
     log_proba, scale, offset, log_start, log_transition, d, state, came_from, stayed, t0, out
 ):
     """Advance by ``log_proba``; write the labels that became final to ``out``; return how many."""
+    n_classes = log_proba.shape[1]
+    _check_shapes(n_classes, offset, log_start, log_transition, d)
+    _check_state(state, came_from, stayed, n_classes, d)
+    if out.shape[0] < log_proba.shape[0] or t0 < 0:
+        raise ValueError("fixed_lag_update needs room for one label per step, from t0 >= 0")
     ring = came_from.shape[0]  # lag + 1
     lag = ring - 1
-    n_classes = log_proba.shape[1]
     enter = np.empty(n_classes)
     n_out = 0
     for i in range(log_proba.shape[0]):
@@ -266,6 +305,11 @@ def fixed_lag_close(d, state, came_from, stayed, n_steps, out):
     m = out.shape[0]
     if m == 0:
         return
+    if d < 1 or state.shape[0] % (d + 1) != 0:
+        raise ValueError("the fixed-lag state does not match min_segment_length")
+    _check_state(state, came_from, stayed, state.shape[0] // (d + 1), d)
+    if m > ring - 1 or m > n_steps:
+        raise ValueError("a fixed-lag state owes at most lag labels")
     current = _best_state(state, state.shape[0] // (d + 1), d, n_steps - 1, True)
     out[m - 1] = current // d
     for i in range(1, m):

@@ -305,7 +305,7 @@ def _search_and_refit(name, labeler, grid, data, n_folds, seed, n_jobs, say):
     y_pred = model.predict(data.X_test)
     y_test = data.y_test
     # The same model without decoding (the decoder needs no refit), to show what it changed.
-    decoder = resolve_decoder(model[-1])
+    decoder = resolve_decoder(model[-1].decoder, model[-1].net_.module_.look_ahead)
     model.set_params(**{f"{step}__decoder": "argmax"})
     y_argmax = model.predict(data.X_test)
     model.set_params(**{f"{step}__decoder": labeler.decoder})

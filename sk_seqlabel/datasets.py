@@ -13,7 +13,13 @@ import numbers
 import numpy as np
 from sklearn.utils import Bunch, check_random_state, check_scalar
 
-__all__ = ["load_activity_streams", "make_markov_songs", "make_sequence_labeling"]
+__all__ = [
+    "load_activity_streams",
+    "make_event_masks",
+    "make_markov_songs",
+    "make_rare_segments",
+    "make_sequence_labeling",
+]
 
 # Smallest distance between two class means of make_sequence_labeling (noise=1.0 is its std).
 _MIN_SEPARATION = 2.5
@@ -159,6 +165,243 @@ def _piecewise_constant_labels(length, n_classes, mean_segment_length, rng):
         # Adding 1 .. n_classes - 1 modulo n_classes picks uniformly among the other classes.
         label = (label + rng.randint(1, n_classes)) % n_classes
     return labels
+
+
+def make_event_masks(
+    n_sequences=100,
+    *,
+    min_length=200,
+    max_length=2000,
+    n_features=6,
+    min_event_length=20,
+    max_event_length=200,
+    mean_gap_length=300,
+    n_event_channels=3,
+    decoy_probability=0.5,
+    amplitude=1.5,
+    noise=1.0,
+    random_state=None,
+):
+    """Generate an imbalanced binary mask task: events where several channels oscillate together.
+
+    The construction, step by step:
+
+    1. Each sequence length is drawn log-uniformly from ``[min_length, max_length]``.
+    2. Gaps (label 0) and events (label 1) alternate, starting with a gap: gap lengths are
+       ``10 +`` a geometric draw of mean ``mean_gap_length - 10``, event lengths uniform in
+       ``[min_event_length, max_event_length]``; the last one is cut at the end. With the
+       defaults about 75% of the steps are background (0.72-0.79 over 100 sequences, for
+       seeds 0, 1 and 2).
+    3. Every step of every channel is Gaussian noise of standard deviation ``noise``.
+    4. During an event, ``n_event_channels`` channels drawn for that event carry one shared
+       oscillation ``amplitude * sin(2 pi f t + phase)`` (``f`` uniform in 0.05..0.2 cycles
+       per step, the same phase on every channel): what the label marks is the channels
+       moving *together*.
+    5. Decoys: each gap long enough holds, with probability ``decoy_probability``, the same
+       kind of oscillation on a *single* channel, labelled 0, of a length drawn as an event's.
+       A detector of oscillation power on any one channel is fooled by them.
+
+    Parameters
+    ----------
+    n_sequences : int, default=100
+        Number of sequences.
+    min_length, max_length : int, default=200, 2000
+        Inclusive bounds of the sequence lengths.
+    n_features : int, default=6
+        Channels, at least 2.
+    min_event_length, max_event_length : int, default=20, 200
+        Inclusive bounds of the event (and decoy) lengths.
+    mean_gap_length : float, default=300
+        Mean length of the background between events, more than 10.
+    n_event_channels : int, default=3
+        Channels that share an event's oscillation, in ``[2, n_features]``.
+    decoy_probability : float, default=0.5
+        Probability that a gap holds a single-channel decoy, in ``[0, 1]``.
+    amplitude : float, default=1.5
+        Amplitude of the oscillations.
+    noise : float, default=1.0
+        Standard deviation of the noise.
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator that makes the output reproducible.
+
+    Returns
+    -------
+    X : list of ndarray of shape (T_i, n_features), dtype float32
+    y : list of ndarray of shape (T_i,), dtype int64
+        1 during an event, 0 elsewhere.
+
+    See Also
+    --------
+    make_rare_segments : An imbalanced multi-class task.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel.datasets import make_event_masks
+    >>> X, y = make_event_masks(n_sequences=50, random_state=0)
+    >>> len(X), X[0].shape[1], X[0].dtype, y[0].dtype
+    (50, 6, dtype('float32'), dtype('int64'))
+    >>> bool(0.7 < 1 - np.concatenate(y).mean() < 0.8)  # the background's share of the steps
+    True
+    """
+    n_sequences = _check_int(n_sequences, "n_sequences", min_val=1)
+    min_length = _check_int(min_length, "min_length", min_val=1)
+    max_length = _check_int(max_length, "max_length", min_val=1)
+    _check_range(min_length, max_length, "min_length", "max_length")
+    n_features = _check_int(n_features, "n_features", min_val=2)
+    min_event_length = _check_int(min_event_length, "min_event_length", min_val=1)
+    max_event_length = _check_int(max_event_length, "max_event_length", min_val=1)
+    _check_range(min_event_length, max_event_length, "min_event_length", "max_event_length")
+    mean_gap_length = float(
+        check_scalar(
+            mean_gap_length,
+            "mean_gap_length",
+            numbers.Real,
+            min_val=10,
+            include_boundaries="neither",
+        )
+    )
+    n_event_channels = _check_int(
+        n_event_channels, "n_event_channels", min_val=2, max_val=n_features
+    )
+    decoy_probability = float(
+        check_scalar(decoy_probability, "decoy_probability", numbers.Real, min_val=0, max_val=1)
+    )
+    amplitude = float(check_scalar(amplitude, "amplitude", numbers.Real, min_val=0))
+    noise = float(check_scalar(noise, "noise", numbers.Real, min_val=0))
+    rng = check_random_state(random_state)
+
+    X, y = [], []
+    for length in _log_uniform_lengths(min_length, max_length, n_sequences, rng):
+        x = noise * rng.standard_normal((length, n_features))
+        labels = np.zeros(length, dtype=np.int64)
+        start = 0
+        while start < length:
+            gap = 10 + int(rng.geometric(1.0 / (mean_gap_length - 10)))
+            decoy = int(rng.randint(min_event_length, max_event_length + 1))
+            if decoy + 10 <= gap and rng.uniform() < decoy_probability:
+                at = start + int(rng.randint(5, gap - decoy - 4))
+                channel = [int(rng.randint(n_features))]
+                _add_oscillation(x, at, at + decoy, channel, amplitude, rng)
+            start += gap
+            stop = min(start + int(rng.randint(min_event_length, max_event_length + 1)), length)
+            if start >= length:
+                break
+            channels = rng.choice(n_features, size=n_event_channels, replace=False)
+            _add_oscillation(x, start, stop, channels, amplitude, rng)
+            labels[start:stop] = 1
+            start = stop
+        X.append(x.astype(np.float32))
+        y.append(labels)
+    return X, y
+
+
+def _add_oscillation(x, start, stop, channels, amplitude, rng):
+    """Add one sine wave (random frequency and phase) to ``x[start:stop, channels]``."""
+    stop = min(stop, len(x))
+    frequency, phase = rng.uniform(0.05, 0.2), rng.uniform(0, 2 * np.pi)
+    wave = amplitude * np.sin(2 * np.pi * frequency * np.arange(stop - start) + phase)
+    x[start:stop, channels] += wave[:, None]
+
+
+def make_rare_segments(
+    n_sequences=100,
+    *,
+    min_length=100,
+    max_length=1000,
+    n_features=4,
+    n_classes=4,
+    mean_background_length=60,
+    min_rare_length=5,
+    max_rare_length=25,
+    noise=2.5,
+    random_state=None,
+):
+    """Generate an imbalanced multi-class task: a frequent background and rare short segments.
+
+    The construction, step by step:
+
+    1. Class means as in :func:`make_sequence_labeling` (the closest two 2.5 apart), and
+       sequence lengths drawn log-uniformly from ``[min_length, max_length]``.
+    2. Background segments (class 0, lengths geometric of mean ``mean_background_length``)
+       alternate with rare segments of lengths uniform in ``[min_rare_length,
+       max_rare_length]``; a rare segment's class is ``k`` in ``1 .. n_classes - 1`` with
+       probability proportional to ``1 / k``, so the rarer classes are rarer still. With the
+       defaults the classes take about 80%, 11%, 6% and 3% of the steps.
+    3. Each step's features are its class mean plus Gaussian noise of standard deviation
+       ``noise``.
+
+    Parameters
+    ----------
+    n_sequences : int, default=100
+        Number of sequences.
+    min_length, max_length : int, default=100, 1000
+        Inclusive bounds of the sequence lengths.
+    n_features : int, default=4
+        Features per step.
+    n_classes : int, default=4
+        Classes (the background and ``n_classes - 1`` rare ones), at least 2.
+    mean_background_length : float, default=60
+        Mean length of the background segments, at least 1.
+    min_rare_length, max_rare_length : int, default=5, 25
+        Inclusive bounds of the rare segments' lengths.
+    noise : float, default=2.5
+        Standard deviation of the noise.
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator that makes the output reproducible. The class means depend on it:
+        draw training and test sequences in one call and split them.
+
+    Returns
+    -------
+    X : list of ndarray of shape (T_i, n_features), dtype float32
+    y : list of ndarray of shape (T_i,), dtype int64
+        Labels ``0 .. n_classes - 1``; 0 is the background.
+
+    See Also
+    --------
+    make_event_masks : An imbalanced binary task.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel.datasets import make_rare_segments
+    >>> X, y = make_rare_segments(n_sequences=50, random_state=0)
+    >>> len(X), X[0].shape[1], X[0].dtype
+    (50, 4, dtype('float32'))
+    >>> np.round(np.bincount(np.concatenate(y)) / sum(map(len, y)), 2)
+    array([0.8 , 0.12, 0.04, 0.03])
+    """
+    n_sequences = _check_int(n_sequences, "n_sequences", min_val=1)
+    min_length = _check_int(min_length, "min_length", min_val=1)
+    max_length = _check_int(max_length, "max_length", min_val=1)
+    _check_range(min_length, max_length, "min_length", "max_length")
+    n_features = _check_int(n_features, "n_features", min_val=1)
+    n_classes = _check_int(n_classes, "n_classes", min_val=2)
+    mean_background_length = float(
+        check_scalar(mean_background_length, "mean_background_length", numbers.Real, min_val=1)
+    )
+    min_rare_length = _check_int(min_rare_length, "min_rare_length", min_val=1)
+    max_rare_length = _check_int(max_rare_length, "max_rare_length", min_val=1)
+    _check_range(min_rare_length, max_rare_length, "min_rare_length", "max_rare_length")
+    noise = float(check_scalar(noise, "noise", numbers.Real, min_val=0))
+    rng = check_random_state(random_state)
+
+    means = _class_means(n_classes, n_features, rng)
+    rare_p = 1.0 / np.arange(1, n_classes)
+    rare_p /= rare_p.sum()
+    X, y = [], []
+    for length in _log_uniform_lengths(min_length, max_length, n_sequences, rng):
+        labels = np.zeros(length, dtype=np.int64)
+        start = int(rng.geometric(1.0 / mean_background_length))
+        while start < length:
+            stop = start + int(rng.randint(min_rare_length, max_rare_length + 1))
+            labels[start:stop] = 1 + rng.choice(n_classes - 1, p=rare_p)
+            start = stop + int(rng.geometric(1.0 / mean_background_length))
+        X.append(
+            (means[labels] + noise * rng.standard_normal((length, n_features))).astype(np.float32)
+        )
+        y.append(labels)
+    return X, y
 
 
 #: Largest transition table make_markov_songs builds (n_symbols ** (order + 1) probabilities).

@@ -130,6 +130,7 @@ class TCNLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
+        prior_weight=0.25,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -156,6 +157,7 @@ class TCNLabeler(BaseSequenceLabeler):
         self.decoder = decoder
         self.min_segment_length = min_segment_length
         self.decoder_lag = decoder_lag
+        self.prior_weight = prior_weight
 
     # bf16 autocast trained and predicted faster than fp32 on CPUs with native bf16
     # (benchmarks/RESULTS.md, sections 1 and 6). The reference loops found bf16 slower for
@@ -293,6 +295,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
+        prior_weight=0.25,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -318,6 +321,7 @@ class LSTMLabeler(BaseSequenceLabeler):
         self.decoder = decoder
         self.min_segment_length = min_segment_length
         self.decoder_lag = decoder_lag
+        self.prior_weight = prior_weight
 
 
 @fill_shared_docs
@@ -442,6 +446,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
+        prior_weight=0.25,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -470,6 +475,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
         self.decoder = decoder
         self.min_segment_length = min_segment_length
         self.decoder_lag = decoder_lag
+        self.prior_weight = prior_weight
 
 
 @fill_shared_docs
@@ -559,6 +565,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         decoder="auto",
         min_segment_length="auto",
         decoder_lag=None,
+        prior_weight=0.25,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -586,6 +593,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         self.decoder = decoder
         self.min_segment_length = min_segment_length
         self.decoder_lag = decoder_lag
+        self.prior_weight = prior_weight
 
     @property
     def receptive_field_(self):

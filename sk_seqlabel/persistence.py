@@ -73,9 +73,15 @@ _STEP_KEYS = {
 _LABELER_FITTED = {"classes_", "n_features_in_", "feature_names_in_"}
 _SCALER_FITTED = {"n_features_in_", "n_samples_seen_", "feature_names_in_", "output"}
 #: Labeler parameters added after format version 1 came out, with the value that makes a
-#: file written before them predict what it predicted then (before decoding: the arg-max).
-#: Any other parameter missing from a file is refused.
-_ADDED_PARAMS = {"decoder": "argmax", "min_segment_length": "auto", "decoder_lag": None}
+#: file written before them predict what it predicted then (before decoding: the arg-max;
+#: before ``prior_weight``: Viterbi divided the whole prior out, weight 1). Any other
+#: parameter missing from a file is refused.
+_ADDED_PARAMS = {
+    "decoder": "argmax",
+    "min_segment_length": "auto",
+    "decoder_lag": None,
+    "prior_weight": 1.0,
+}
 #: Pipelines inside pipelines, at most: deeper nesting is refused, not recursed into.
 MAX_NESTING = 8
 #: Largest ``classes_`` array a file may declare, in bytes (a forged string dtype such as

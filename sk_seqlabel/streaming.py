@@ -35,7 +35,7 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._decoding import Decoder, resolve_decoder, resolve_min_segment_length
+from ._decoding import FixedLagState
 from ._validation import _check_sequence, check_feature_names, sequence_feature_names
 from .preprocessing import SequenceScaler
 
@@ -110,6 +110,8 @@ class LabelStream:
         check_is_fitted(labeler)
         for step in transforms:
             check_is_fitted(step)
+        # The same checks, and errors, as predict: the decoder's kernels index with these.
+        labeler._validate_params()
         if output not in ("proba", "labels"):
             raise ValueError(f"output must be 'proba' or 'labels'; got {output!r}.")
         self._labeler, self._transforms, self._output = labeler, list(transforms), output
@@ -136,15 +138,15 @@ class LabelStream:
         self.delay = module.look_ahead
         # Labels of a decoding labeler come from fixed-lag decoding, one state per stream,
         # the same code predict runs (so they equal predict's, lag for lag).
-        self._decoder = Decoder.from_estimator(labeler) if output == "labels" else None
+        self._decoder = labeler._decoder_spec() if output == "labels" else None
         if self._decoder is not None:
             if self._decoder.lag is None:
                 raise ValueError(
-                    f"decoder={labeler.decoder!r} (here {resolve_decoder(labeler)!r}) with "
-                    f"min_segment_length={resolve_min_segment_length(labeler)} decodes whole "
-                    "recordings, so a stream cannot give its labels before the end; set "
-                    "decoder_lag (each label then comes that many samples later), set "
-                    "decoder='argmax', or stream output='proba'."
+                    f"decoder={labeler.decoder!r} with min_segment_length="
+                    f"{self._decoder.min_segment_length} decodes whole recordings, so a "
+                    "stream cannot give its labels before the end; set decoder_lag (each "
+                    "label then comes that many samples later), set decoder='argmax', or "
+                    "stream output='proba'."
                 )
             self.delay += self._decoder.lag
         self._decoding = {}  # stream id -> FixedLagState
@@ -186,7 +188,7 @@ class LabelStream:
             self._core.start(started)
             self.stream_ids.extend(started)
             if self._decoder is not None:
-                self._decoding.update((sid, self._decoder.start()) for sid in started)
+                self._decoding.update((sid, FixedLagState(self._decoder)) for sid in started)
         return self._finish(new, self._core.advance({s: x for s, x in new.items() if len(x)}))
 
     def close(self, ids=None):

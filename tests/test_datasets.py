@@ -9,7 +9,9 @@ from sk_seqlabel.datasets import (
     _markov_tables,
     _sample_chain,
     load_activity_streams,
+    make_event_masks,
     make_markov_songs,
+    make_rare_segments,
     make_sequence_labeling,
 )
 
@@ -462,3 +464,74 @@ def test_load_activity_streams_does_not_alias_the_cached_recordings():
 def test_load_activity_streams_rejects_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         load_activity_streams(**kwargs)
+
+
+# --- make_event_masks / make_rare_segments ------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [make_event_masks, make_rare_segments])
+def test_imbalanced_generators_keep_the_data_contract_and_are_seeded(make):
+    X, y = make(20, min_length=50, max_length=300, random_state=3)
+    assert len(X) == len(y) == 20
+    for seq, labels in zip(X, y, strict=True):
+        assert seq.dtype == np.float32 and labels.dtype == np.int64
+        assert seq.ndim == 2 and len(seq) == len(labels)
+        assert 50 <= len(seq) <= 300
+    X2, y2 = make(20, min_length=50, max_length=300, random_state=3)
+    for a, b in zip(X + y, X2 + y2, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_event_masks_have_the_stated_balance_and_event_lengths():
+    _, y = make_event_masks(100, random_state=0)
+    background = 1 - np.concatenate(y).mean()
+    assert 0.7 < background < 0.8
+    inner = [
+        stop - start
+        for labels in y
+        for start, stop in _runs(labels)[1:-1]  # the last event may be cut by the end
+        if labels[start] == 1
+    ]
+    assert min(inner) >= 20 and max(inner) <= 200
+
+
+def test_event_channels_move_together_and_decoys_move_alone():
+    # Without noise, what moves is only the oscillations: during an event several channels
+    # carry the same wave; outside events at most one channel moves (a decoy).
+    X, y = make_event_masks(30, noise=0.0, n_event_channels=3, random_state=1)
+    moving = np.concatenate([(np.abs(x) > 1e-6).sum(axis=1) for x in X])
+    labels = np.concatenate(y)
+    assert np.all(moving[labels == 0] <= 1)
+    assert np.any(moving[labels == 0] == 1)  # decoys exist
+    assert np.mean(moving[labels == 1] == 3) > 0.9  # (a sine passes through 0 now and then)
+
+
+def test_rare_segments_are_rare_short_and_rarer_for_higher_classes():
+    _, y = make_rare_segments(100, random_state=0)
+    share = np.bincount(np.concatenate(y), minlength=4) / sum(map(len, y))
+    assert share[0] > 0.7
+    assert share[1] > share[2] > share[3] > 0
+    rare = [
+        stop - start
+        for labels in y
+        for start, stop in _runs(labels)[:-1]  # the last segment may be cut by the end
+        if labels[start] != 0
+    ]
+    assert min(rare) >= 5 and max(rare) <= 25
+
+
+@pytest.mark.parametrize(
+    "make, bad",
+    [
+        (make_event_masks, dict(n_event_channels=7)),
+        (make_event_masks, dict(n_features=1)),
+        (make_event_masks, dict(decoy_probability=1.5)),
+        (make_event_masks, dict(min_event_length=30, max_event_length=20)),
+        (make_rare_segments, dict(n_classes=1)),
+        (make_rare_segments, dict(min_rare_length=0)),
+    ],
+    ids=str,
+)
+def test_imbalanced_generators_refuse_bad_parameters(make, bad):
+    with pytest.raises(ValueError):
+        make(5, **bad)

@@ -80,21 +80,40 @@ def test_a_file_without_label_counts_predicts_argmax_and_says_why_viterbi_cannot
     # what the version before decoding wrote: no decoder parameters, no label counts or
     # temperature, a checksum over the rest
     path = tmp_path / "model.safetensors"
-    with safe_open(str(path), framework="pt") as file:
-        metadata = file.metadata()
-        tensors = {k: file.get_tensor(k) for k in file.keys() if not k.endswith("_")}
-    model = json.loads(metadata["model"])
-    for key in ("decoder", "min_segment_length", "decoder_lag"):
-        del model["params"][key]
-    metadata["model"] = json.dumps(model, sort_keys=True)
-    header = persistence._signed(metadata["format_version"], metadata["model"])
-    metadata["sha256"] = persistence._digest(header, tensors)
-    save_file(tensors, str(path), metadata=metadata)
+    _as_an_older_version_wrote(
+        path, ("decoder", "min_segment_length", "decoder_lag", "prior_weight"), counts=False
+    )
     loaded = load(tmp_path / "model.safetensors")
     assert loaded.decoder == "argmax"  # what that version predicted
     _assert_same_predictions(clf.set_params(decoder="argmax"), loaded, X)
     with pytest.raises(ValueError, match="label counts of fit"):
         loaded.set_params(decoder="viterbi").predict(X)
+
+
+def _as_an_older_version_wrote(path, missing_params, counts=True):
+    """Rewrite a saved file as a version without ``missing_params`` (nor, with
+    ``counts=False``, label counts and temperature) wrote it, its checksum recomputed."""
+    with safe_open(str(path), framework="pt") as file:
+        metadata = file.metadata()
+        tensors = {k: file.get_tensor(k) for k in file.keys() if counts or not k.endswith("_")}
+    model = json.loads(metadata["model"])
+    for key in missing_params:
+        del model["params"][key]
+    metadata["model"] = json.dumps(model, sort_keys=True)
+    header = persistence._signed(metadata["format_version"], metadata["model"])
+    metadata["sha256"] = persistence._digest(header, tensors)
+    save_file(tensors, str(path), metadata=metadata)
+
+
+def test_a_file_written_before_prior_weight_decodes_as_it_did_then(tiny_data, tmp_path):
+    X, y = tiny_data
+    clf = TCNLabeler(**FAST[TCNLabeler], decoder="viterbi").fit(X, y)
+    path = tmp_path / "model.safetensors"
+    save(clf, path)
+    _as_an_older_version_wrote(path, ("prior_weight",))
+    loaded = load(path)
+    assert loaded.prior_weight == 1.0  # that version divided the whole prior out
+    _assert_same_predictions(clf.set_params(prior_weight=1.0), loaded, X)
 
 
 def test_a_pipeline_with_names_and_pandas_output_round_trips(make_labeler, tiny_data, tmp_path):
