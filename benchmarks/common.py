@@ -349,10 +349,15 @@ def peak_rss_mib():
 
 # --------------------------------------------------------------------------- estimators
 def estimator_class(name):
-    """The labeler class for "TCN", "LSTM" or "ConvLSTM"."""
-    from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, TCNLabeler
+    """The labeler class for "TCN", "LSTM", "ConvLSTM" or "MultiStageTCN"."""
+    from sk_seqlabel import ConvLSTMLabeler, LSTMLabeler, MultiStageTCNLabeler, TCNLabeler
 
-    return {"TCN": TCNLabeler, "LSTM": LSTMLabeler, "ConvLSTM": ConvLSTMLabeler}[name]
+    return {
+        "TCN": TCNLabeler,
+        "LSTM": LSTMLabeler,
+        "ConvLSTM": ConvLSTMLabeler,
+        "MultiStageTCN": MultiStageTCNLabeler,
+    }[name]
 
 
 def make_estimator(name, dev, max_epochs, **extra):

@@ -23,11 +23,14 @@ kind (model, AVX512-BF16 / AMX flags, ``ONEDNN_MAX_CPU_ISA``), versions, device 
 
     python -m benchmarks.repeated_fits --device cpu \\
         --json benchmarks/results/repeated_fits_cpu.json
-    ONEDNN_MAX_CPU_ISA=AVX2 python -m benchmarks.repeated_fits --device cpu \\
+    python -m benchmarks.repeated_fits --device cpu --cpu-kind avx2 \\
         --json benchmarks/results/repeated_fits_cpu_avx2.json   # a CPU without native bf16
     python -m benchmarks.repeated_fits --device cuda \\
         --json benchmarks/results/repeated_fits_gpu.json   # on a GPU
     python -m benchmarks.repeated_fits --cycles 5 --models TCN --json /tmp/rf.json  # smoke run
+
+``--cpu-kind avx2`` runs the workers as an AVX2-only CPU (no AVX-512, no AMX, no native bf16):
+the Makefile's ``test-avx2`` variables, set before torch is imported.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import subprocess
 import sys
 import time
@@ -48,7 +52,13 @@ SMALL_MODELS = {
     "TCN": dict(n_filters=16, kernel_size=3, n_blocks=3, causal=True),
     "LSTM": dict(hidden_size=16, num_layers=1, bidirectional=True),
     "ConvLSTM": dict(n_filters=8, kernel_size=4, pool_size=4, hidden_size=16, num_layers=1),
+    "MultiStageTCN": dict(n_filters=16, kernel_size=3, n_blocks=3, n_stages=2),
 }
+#: What an AVX2-only CPU runs (no AVX-512, no AMX, no native bf16), as the Makefile's
+#: ``test-avx2`` emulates it: set in the worker's environment, before torch is imported.
+AVX2_ONLY = dict(
+    ONEDNN_MAX_CPU_ISA="AVX2", MKL_ENABLE_INSTRUCTIONS="AVX2", ATEN_CPU_CAPABILITY="avx2"
+)
 #: Cycles after which RSS is reported.
 REPORT_AFTER = (1, 10, 25, 50)
 
@@ -84,6 +94,7 @@ def worker(args):
     if not has_param and args.threads != "auto":
         torch.set_num_threads(int(args.threads))
     row = dict(model=name, cycles=args.cycles, epochs=args.epochs, trim=args.trim)
+    row.update(cpu=common.cpu_kind())  # this process's, with the ISA cap of --cpu-kind
     why = common.estimator_cannot_run(lambda: make(name, dev, 1, args.threads, has_param))
     if why:
         print("RESULT " + json.dumps(dict(row, note=f"skipped: {why}")), flush=True)
@@ -94,6 +105,7 @@ def worker(args):
         X, Y, X_predict = cycle_data(cycle, args.n_sequences)
         clf = make(name, dev, args.epochs, args.threads, has_param).fit(X, Y)
         clf.predict(X_predict)
+        row.setdefault("precision", clf.net_.precision)
         timesteps += sum(len(x) for x in X)
         del clf, X, Y, X_predict
         if args.trim:
@@ -120,8 +132,9 @@ def run_worker(args, name):
     cmd += ["--device", args.device, "--cycles", str(args.cycles), "--epochs", str(args.epochs)]
     cmd += ["--threads", str(args.threads), "--n-sequences", str(args.n_sequences)]
     cmd += ["--trim"] if args.trim else []
+    env = {**os.environ, **(AVX2_ONLY if args.cpu_kind == "avx2" else {})}
     out = subprocess.run(
-        cmd, capture_output=True, text=True, cwd=common.REPO_ROOT, timeout=args.timeout
+        cmd, capture_output=True, text=True, cwd=common.REPO_ROOT, timeout=args.timeout, env=env
     )
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -154,7 +167,15 @@ def summarise(row):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu", help="cpu (the question), cuda or auto")
-    ap.add_argument("--models", default="TCN,LSTM,ConvLSTM", help="comma list of estimators")
+    ap.add_argument(
+        "--models", default="TCN,LSTM,ConvLSTM,MultiStageTCN", help="comma list of estimators"
+    )
+    ap.add_argument(
+        "--cpu-kind",
+        default="native",
+        choices=["native", "avx2"],
+        help="this CPU as it is, or capped to AVX2 in the workers (AVX2_ONLY)",
+    )
     ap.add_argument("--cycles", type=int, default=50, help="fit + predict cycles per labeler")
     ap.add_argument("--epochs", type=int, default=2, help="max_epochs of each fit")
     ap.add_argument("--n-sequences", type=int, default=16, help="training sequences per cycle")
