@@ -216,7 +216,9 @@ def padded_length(longest, round_lengths=False):
     two no greater than ``longest / 8`` (at least 8): fewer than ``max(8, longest / 8)``
     extra steps, and only 8 distinct lengths per doubling, so batch shapes repeat. On a GPU
     every new shape costs cuDNN a new convolution plan (43 ms against 8.6 ms for a step at a
-    repeated shape, in the reference loops' profile).
+    repeated shape, in the reference loops' profile); on a CPU oneDNN keeps a primitive per
+    shape in its caches, host memory that grows with every new shape (benchmarks/RESULTS.md,
+    section 20).
 
     Examples
     --------
@@ -234,9 +236,9 @@ def padded_length(longest, round_lengths=False):
 def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None, batch_overhead=None):
     """Group sequence indices into batches of similar length.
 
-    The plan never depends on the device: batches padded to rounded lengths on a GPU
-    (:func:`collate_padded`) hold the same sequences as on a CPU, so training takes the same
-    optimizer steps everywhere, at a cost of at most ``max(8, longest / 8)`` padded steps per
+    The plan never depends on the device or on rounding: batches padded to rounded lengths
+    (:func:`collate_padded`) hold the same sequences as unrounded ones, so training takes the
+    same optimizer steps everywhere, at a cost of at most ``max(8, longest / 8)`` padded steps per
     row over the cap.
 
     Parameters
