@@ -10,10 +10,10 @@ reference's generator, a new seed per cycle, so new lengths: ``--n-sequences`` s
 20..3,000 steps, some longer than the training windows, plus one sequence of 9,000..12,000
 steps for ``predict``, longer than the CPU's batch cap, so the chunked path runs too). After
 each cycle the process's host RSS is read from /proc/self/status ``VmRSS`` (and on CUDA the
-allocator's allocated and reserved bytes). Reported: RSS after cycles 1, 10, 25 and 50, and
-the growth from cycle 10 to the last, in MiB and per cycle. With ``--trim``, the cycle ends
-with ``gc.collect()`` and glibc's ``malloc_trim`` (what a careful user could add), so growth
-that remains is live memory rather than memory the allocator kept.
+allocator's allocated and reserved bytes). Reported: RSS after cycles 1, 10, 25 and 50, the
+growth from cycle 10 to the last, in MiB and per cycle, and from cycle 1 to the last. With
+``--trim``, the cycle ends with ``gc.collect()`` and glibc's ``malloc_trim`` (what a careful
+user could add), so growth that remains is live memory rather than memory the allocator kept.
 
 Threads: ``--threads`` (default "auto": the estimator's ``n_threads="auto"``, what a user
 gets) through the estimators' ``n_threads`` where they have it, else ``torch.set_num_threads``
@@ -23,11 +23,14 @@ kind (model, AVX512-BF16 / AMX flags, ``ONEDNN_MAX_CPU_ISA``), versions, device 
 
     python -m benchmarks.repeated_fits --device cpu \\
         --json benchmarks/results/repeated_fits_cpu.json
-    ONEDNN_MAX_CPU_ISA=AVX2 python -m benchmarks.repeated_fits --device cpu \\
+    python -m benchmarks.repeated_fits --device cpu --cpu-kind avx2 \\
         --json benchmarks/results/repeated_fits_cpu_avx2.json   # a CPU without native bf16
     python -m benchmarks.repeated_fits --device cuda \\
         --json benchmarks/results/repeated_fits_gpu.json   # on a GPU
     python -m benchmarks.repeated_fits --cycles 5 --models TCN --json /tmp/rf.json  # smoke run
+
+``--cpu-kind avx2`` runs the workers as an AVX2-only CPU (no AVX-512, no AMX, no native bf16):
+the Makefile's ``test-avx2`` variables, set before torch is imported.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import subprocess
 import sys
 import time
@@ -48,7 +52,13 @@ SMALL_MODELS = {
     "TCN": dict(n_filters=16, kernel_size=3, n_blocks=3, causal=True),
     "LSTM": dict(hidden_size=16, num_layers=1, bidirectional=True),
     "ConvLSTM": dict(n_filters=8, kernel_size=4, pool_size=4, hidden_size=16, num_layers=1),
+    "MultiStageTCN": dict(n_filters=16, kernel_size=3, n_blocks=3, n_stages=2),
 }
+#: What an AVX2-only CPU runs (no AVX-512, no AMX, no native bf16), as the Makefile's
+#: ``test-avx2`` emulates it: set in the worker's environment, before torch is imported.
+AVX2_ONLY = dict(
+    ONEDNN_MAX_CPU_ISA="AVX2", MKL_ENABLE_INSTRUCTIONS="AVX2", ATEN_CPU_CAPABILITY="avx2"
+)
 #: Cycles after which RSS is reported.
 REPORT_AFTER = (1, 10, 25, 50)
 
@@ -84,6 +94,7 @@ def worker(args):
     if not has_param and args.threads != "auto":
         torch.set_num_threads(int(args.threads))
     row = dict(model=name, cycles=args.cycles, epochs=args.epochs, trim=args.trim)
+    row.update(cpu=common.cpu_kind())  # this process's, with the ISA cap of --cpu-kind
     why = common.estimator_cannot_run(lambda: make(name, dev, 1, args.threads, has_param))
     if why:
         print("RESULT " + json.dumps(dict(row, note=f"skipped: {why}")), flush=True)
@@ -94,6 +105,7 @@ def worker(args):
         X, Y, X_predict = cycle_data(cycle, args.n_sequences)
         clf = make(name, dev, args.epochs, args.threads, has_param).fit(X, Y)
         clf.predict(X_predict)
+        row.setdefault("precision", clf.net_.precision)
         timesteps += sum(len(x) for x in X)
         del clf, X, Y, X_predict
         if args.trim:
@@ -120,8 +132,9 @@ def run_worker(args, name):
     cmd += ["--device", args.device, "--cycles", str(args.cycles), "--epochs", str(args.epochs)]
     cmd += ["--threads", str(args.threads), "--n-sequences", str(args.n_sequences)]
     cmd += ["--trim"] if args.trim else []
+    env = {**os.environ, **(AVX2_ONLY if args.cpu_kind == "avx2" else {})}
     out = subprocess.run(
-        cmd, capture_output=True, text=True, cwd=common.REPO_ROOT, timeout=args.timeout
+        cmd, capture_output=True, text=True, cwd=common.REPO_ROOT, timeout=args.timeout, env=env
     )
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -142,6 +155,8 @@ def summarise(row):
     growth = rss[-1] - rss[first - 1]
     out["growth_from"] = first
     out["growth_mib"] = round(growth, 1)
+    # from the first cycle too: what a service pays over its first cycles (RESULTS 20)
+    out["growth_from_1_mib"] = round(rss[-1] - rss[0], 1)
     out["per_cycle_kib"] = round(growth * 1024 / max(1, len(rss) - first), 1)
     out["peak_rss_mib"] = row["peak_rss_mib"]
     out["seconds"] = row["seconds"]
@@ -154,7 +169,15 @@ def summarise(row):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu", help="cpu (the question), cuda or auto")
-    ap.add_argument("--models", default="TCN,LSTM,ConvLSTM", help="comma list of estimators")
+    ap.add_argument(
+        "--models", default="TCN,LSTM,ConvLSTM,MultiStageTCN", help="comma list of estimators"
+    )
+    ap.add_argument(
+        "--cpu-kind",
+        default="native",
+        choices=["native", "avx2"],
+        help="this CPU as it is, or capped to AVX2 in the workers (AVX2_ONLY)",
+    )
     ap.add_argument("--cycles", type=int, default=50, help="fit + predict cycles per labeler")
     ap.add_argument("--epochs", type=int, default=2, help="max_epochs of each fit")
     ap.add_argument("--n-sequences", type=int, default=16, help="training sequences per cycle")
@@ -173,6 +196,9 @@ def main():
         ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     )
     env = common.environment(dev)
+    # the parent's own CPU fields do not show the workers' ISA cap: record it apart
+    env["workers_cpu_kind"] = args.cpu_kind
+    env["workers_environment"] = AVX2_ONLY if args.cpu_kind == "avx2" else {}
     print(f"env: {env}", flush=True)
     rows = []
     for name in [m for m in args.models.split(",") if m]:
@@ -182,6 +208,7 @@ def main():
     points = [c for c in REPORT_AFTER if c <= args.cycles]
     points += [] if args.cycles in points else [args.cycles]
     columns = ["model", *(f"rss_after_{c}" for c in points), "growth_from", "growth_mib"]
+    columns += ["growth_from_1_mib"]
     columns += ["per_cycle_kib", "peak_rss_mib", "seconds"]
     columns += ["cuda_allocated_last", "cuda_reserved_last"] if dev.type == "cuda" else []
     common.print_table(
@@ -191,7 +218,8 @@ def main():
             f"host RSS (MiB, /proc VmRSS) after fit + predict cycles on new data "
             f"({args.epochs} epoch(s) a fit, {args.n_sequences} sequences a cycle"
             f"{', gc + malloc_trim after each cycle' if args.trim else ''}); growth_mib = RSS "
-            "after the last cycle - RSS after cycle growth_from\n" + common.describe_run(env)
+            "after the last cycle - RSS after cycle growth_from; workers run as CPU kind "
+            f"{args.cpu_kind!r}\n" + common.describe_run(env)
         ),
     )
     path = args.json or common.default_json("repeated_fits", dev)

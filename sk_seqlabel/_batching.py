@@ -20,6 +20,7 @@ __all__ = [
     "BucketBatchSampler",
     "SequenceDataset",
     "bucketed_loader",
+    "check_split_weights",
     "collate_padded",
     "padded_length",
     "split_into_windows",
@@ -87,6 +88,90 @@ def _parent_and_indices(dataset):
     return dataset, np.arange(len(dataset))
 
 
+def check_split_weights(dataset_train, dataset_valid=None, class_weight=None):
+    """Refuse a training or validation side on which the loss weighs every timestep zero.
+
+    A step's loss weight is its sample weight times its class's weight. A side where all of
+    them are zero gives a loss of 0 at every step: training would learn nothing, and early
+    stopping would compare validation losses of 0.
+
+    Parameters
+    ----------
+    dataset_train : SequenceDataset or Subset of one
+        The sequences trained on (all of them without early stopping).
+    dataset_valid : SequenceDataset or Subset of one, optional
+        The sequences early stopping holds out.
+    class_weight : sequence of float, optional
+        The weight of each class (by label code); None weighs every class 1.
+
+    Raises
+    ------
+    ValueError
+        Naming the side, its number of sequences, and what to change.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from torch.utils.data import Subset
+    >>> X = [np.zeros((2, 1), np.float32)] * 3
+    >>> y = [np.array([0, 1])] * 3
+    >>> data = SequenceDataset(X, y, weights=[np.ones(2, np.float32)] * 2 + [np.zeros(2)])
+    >>> check_split_weights(Subset(data, [0, 1]), Subset(data, [2]))
+    Traceback (most recent call last):
+    ...
+    ValueError: The validation side of the early-stopping split (1 sequence) has a loss \
+weight of 0 at every timestep (sample_weight times class_weight), so every validation loss \
+would be 0 and early stopping would compare nothing. Give some of these sequences non-zero \
+weights, change the split (random_state, validation_fraction or groups), or set \
+early_stopping=False.
+    """
+    nothing = "so training would learn nothing. Give some of"
+    split = "change the split (random_state, validation_fraction or groups)"
+    if dataset_valid is None:
+        sides = [
+            (
+                dataset_train,
+                "training set",
+                f"{nothing} its timesteps a non-zero sample_weight and class_weight.",
+            )
+        ]
+    else:
+        sides = [
+            (
+                dataset_train,
+                "training side of the early-stopping split",
+                f"{nothing} these sequences non-zero weights, or {split}.",
+            ),
+            (
+                dataset_valid,
+                "validation side of the early-stopping split",
+                "so every validation loss would be 0 and early stopping would compare "
+                f"nothing. Give some of these sequences non-zero weights, {split}, or set "
+                "early_stopping=False.",
+            ),
+        ]
+    for dataset, side, consequence in sides:
+        parent, indices = _parent_and_indices(dataset)
+        if parent.y is None or (parent.weights is None and class_weight is None):
+            continue
+        if not any(_has_weight(parent, i, class_weight) for i in indices):
+            n = len(indices)
+            raise ValueError(
+                f"The {side} ({n} sequence{'s' * (n != 1)}) has a loss weight of 0 at every "
+                f"timestep (sample_weight times class_weight), {consequence}"
+            )
+
+
+def _has_weight(dataset, i, class_weight):
+    """Whether some timestep of sequence ``i`` counts in the loss."""
+    counts = np.ones(len(dataset.y[i]), dtype=bool)
+    if class_weight is not None:
+        counts = np.asarray(class_weight)[dataset.y[i]] > 0
+    if dataset.weights is not None:
+        counts &= np.asarray(dataset.weights[i]) > 0
+    return bool(counts.any())
+
+
 def split_into_windows(lengths, max_length, rng=None):
     """Cut sequences longer than ``max_length`` into consecutive windows covering them once.
 
@@ -131,7 +216,9 @@ def padded_length(longest, round_lengths=False):
     two no greater than ``longest / 8`` (at least 8): fewer than ``max(8, longest / 8)``
     extra steps, and only 8 distinct lengths per doubling, so batch shapes repeat. On a GPU
     every new shape costs cuDNN a new convolution plan (43 ms against 8.6 ms for a step at a
-    repeated shape, in the reference loops' profile).
+    repeated shape, in the reference loops' profile); on a CPU oneDNN keeps a primitive per
+    shape in its caches, host memory that grows with every new shape (benchmarks/RESULTS.md,
+    section 20).
 
     Examples
     --------
@@ -149,9 +236,9 @@ def padded_length(longest, round_lengths=False):
 def plan_batches(lengths, batch_size, max_batch_timesteps, rng=None, batch_overhead=None):
     """Group sequence indices into batches of similar length.
 
-    The plan never depends on the device: batches padded to rounded lengths on a GPU
-    (:func:`collate_padded`) hold the same sequences as on a CPU, so training takes the same
-    optimizer steps everywhere, at a cost of at most ``max(8, longest / 8)`` padded steps per
+    The plan never depends on the device or on rounding: batches padded to rounded lengths
+    (:func:`collate_padded`) hold the same sequences as unrounded ones, so training takes the
+    same optimizer steps everywhere, at a cost of at most ``max(8, longest / 8)`` padded steps per
     row over the cap.
 
     Parameters

@@ -189,8 +189,12 @@ class DevicePolicy:
         Padded timesteps per inference batch; longer sequences are predicted in chunks of this
         many steps.
     round_lengths : bool
-        Pad batches to lengths that repeat (:func:`~sk_seqlabel._batching.padded_length`), so
-        that cuDNN plans are reused; on a CPU the extra padding is pure cost.
+        Pad batches to lengths that repeat (:func:`~sk_seqlabel._batching.padded_length`), on
+        every device: cuDNN plans and oneDNN primitives are made per shape and cached, so
+        lengths that repeat are reused where new ones pile up in a process that fits and
+        predicts again and again on new data (on a CPU, oneDNN's caches grew host memory by
+        hundreds of MB in 50 such cycles; rounding halved that at no measurable cost in
+        speed: benchmarks/RESULTS.md, section 20).
     precision : {"fp32", "bf16"}
         Whether the forward pass runs under bf16 autocast.
     recurrent_precision : {"fp32", "bf16"}
@@ -269,7 +273,7 @@ class DevicePolicy:
         >>> from sk_seqlabel._device import DevicePolicy
         >>> policy = DevicePolicy.resolve("cpu", precision="fp32")
         >>> policy.train_batch_timesteps, policy.lstm_path, policy.round_lengths
-        (8192, 'flip', False)
+        (8192, 'flip', True)
         >>> cuda_like = DevicePolicy.resolve("cpu", precision="fp32", kind="cuda")
         >>> cuda_like.train_batch_timesteps, cuda_like.lstm_path, cuda_like.round_lengths
         (8192, 'packed', True)
@@ -296,7 +300,7 @@ class DevicePolicy:
             kind=kind,
             train_batch_timesteps=train_cap,
             inference_batch_timesteps=infer_cap,
-            round_lengths=on_cuda,
+            round_lengths=True,
             precision=precision,
             recurrent_precision=recurrent,
             conv_path="gemm" if on_cuda else "conv",

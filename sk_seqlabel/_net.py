@@ -35,7 +35,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from torch.utils.data import Subset
 
-from ._batching import PAD_LABEL, SequenceDataset, bucketed_loader
+from ._batching import PAD_LABEL, SequenceDataset, bucketed_loader, check_split_weights
 from ._device import torch_settings
 
 __all__ = ["PlannedProgressBar", "SequenceNet", "TimestepAccuracy", "TimestepCrossEntropy"]
@@ -353,6 +353,13 @@ class SequenceNet(NeuralNet):
             self.module_.load_state_dict(self._epoch_weights)
         if self.history:
             self.history.record("interrupted", True)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch's split, refused before training when one side's loss weights are all 0."""
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        class_weight = self.get_params_for("criterion").get("class_weight")
+        check_split_weights(dataset_train, dataset_valid, class_weight)
+        return dataset_train, dataset_valid
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """skorch's epoch loop, reading the batch losses off the device once per epoch.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 
 import numpy as np
 import pandas as pd
@@ -321,8 +321,14 @@ class LazySequences:
         self.source = source
         lengths, first = [], None
         for i in range(len(source)):
-            x = self._load(i, first)  # the first recording sets the feature count
-            first = x.shape[1] if first is None else first
+            x = _check_sequence(i, source[i])
+            if first is None:  # the first recording sets the feature count
+                first = x.shape[1]
+            elif x.shape[1] != first:
+                raise ValueError(
+                    f"X[{i}] has {x.shape[1]} features but X[0] has {first}; "
+                    "all sequences must have the same number of features."
+                )
             lengths.append(len(x))
         if n_features is not None and first != n_features:
             raise ValueError(
@@ -332,22 +338,33 @@ class LazySequences:
         self.lengths = np.asarray(lengths, dtype=np.int64)
 
     def __len__(self):
-        return len(self.source)
+        return len(self.lengths)
 
     def __getitem__(self, i):
-        return self._load(i, getattr(self, "n_features", None))
+        # Batches, windows and outputs were planned on the shapes seen at the check: a
+        # recording that changed since would be silently cut, padded or misread.
+        fix = (
+            "a container that loads on access must give the same recordings every time it "
+            "is read while fit or predict runs (each epoch reads them again)."
+        )
+        if len(self.source) != len(self.lengths):
+            raise ValueError(
+                f"X has {len(self.source)} recordings now but had {len(self.lengths)} when it "
+                f"was checked; {fix}"
+            )
+        x = _check_sequence(i, self.source[i])
+        for what, now, checked in (
+            ("timesteps", len(x), self.lengths[i]),
+            ("features", x.shape[1], self.n_features),
+        ):
+            if now != checked:
+                raise ValueError(
+                    f"X[{i}] has {now} {what} now but had {checked} when X was checked; {fix}"
+                )
+        return x
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
-
-    def _load(self, i, n_features):
-        x = _check_sequence(i, self.source[i])
-        if n_features is not None and x.shape[1] != n_features:
-            raise ValueError(
-                f"X[{i}] has {x.shape[1]} features but X[0] has {n_features}; "
-                "all sequences must have the same number of features."
-            )
-        return x
 
 
 def check_label_sequences(y, *, name: str = "y"):
@@ -848,10 +865,16 @@ def check_sample_weight(sample_weight, lengths):
     """
     if sample_weight is None:
         return None
-    if isinstance(sample_weight, (str, bytes)) or np.isscalar(sample_weight):
+    # Iterating a dict (or set) gives its keys: {0: 1.0, 1: 1.0} would weigh sequence i by i.
+    if isinstance(sample_weight, (str, bytes, Mapping, Set)) or np.isscalar(sample_weight):
         raise TypeError(
             "sample_weight must be one weight per sequence or one array of weights per "
-            f"sequence; got {type(sample_weight).__name__}."
+            f"sequence, in X's order (a list or array); got {type(sample_weight).__name__}."
+            + (
+                " For weights by sequence index, pass [weights[i] for i in range(len(X))]."
+                if isinstance(sample_weight, Mapping)
+                else ""
+            )
         )
     if len(sample_weight) != len(lengths):
         raise ValueError(

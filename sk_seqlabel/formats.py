@@ -45,6 +45,12 @@ def split_panel(X, y=None):
         For the concatenated sequences' rows, their positions in ``X``: outputs concatenated
         in sequence order go back to ``X``'s row order with ``out[order] = concatenated``.
 
+    Raises
+    ------
+    ValueError
+        When two rows of ``X`` have the same (instance, time), naming the first such pair, or
+        when ``y`` is not on ``X``'s rows.
+
     Examples
     --------
     >>> import pandas as pd
@@ -57,6 +63,17 @@ def split_panel(X, y=None):
     """
     import pandas as pd
 
+    duplicated = X.index.duplicated()
+    if duplicated.any():
+        instance, time = (
+            v.item() if isinstance(v, np.generic) else v
+            for v in X.index[int(np.argmax(duplicated))]
+        )
+        raise ValueError(
+            f"X has more than one row for instance {instance!r} at time {time!r}; each "
+            "(instance, time) pair must be one timestep. Drop or aggregate the duplicates, "
+            "e.g. X[~X.index.duplicated()]."
+        )
     instances = X.index.get_level_values(0)
     times = X.index.get_level_values(1)
     codes, _ = pd.factorize(instances)  # order of first appearance

@@ -5,6 +5,7 @@ inference batches, lengths rounded to repeat, the TCN as a GEMM, the reverse LST
 while running on the CPU.
 """
 
+import dataclasses
 import os
 
 import numpy as np
@@ -12,11 +13,12 @@ import pytest
 import torch
 
 from sk_seqlabel import _device
+from sk_seqlabel._batching import SequenceDataset, padded_length
 from sk_seqlabel._device import DevicePolicy, cpu_has_native_bf16, resolve_device
 from sk_seqlabel.modules import recurrence as lstm_module
 from sk_seqlabel.modules.recurrence import contiguous_layer_weights
 
-from .conftest import LEARNS
+from .conftest import FAST, LEARNS
 
 
 def _cuda_policy(clf):
@@ -67,7 +69,7 @@ def test_the_gpu_choices_predict_long_sequences_as_the_cpu_does(make_labeler, ea
 def test_policy_choices_per_device_kind():
     cpu = DevicePolicy.resolve("cpu", precision="fp32", n_threads=None)
     cuda = DevicePolicy.resolve("cpu", precision="fp32", n_threads=None, kind="cuda")
-    assert (cpu.conv_path, cpu.lstm_path, cpu.round_lengths) == ("conv", "flip", False)
+    assert (cpu.conv_path, cpu.lstm_path, cpu.round_lengths) == ("conv", "flip", True)
     assert (cuda.conv_path, cuda.lstm_path, cuda.round_lengths) == ("gemm", "packed", True)
     # Host-side choices: malloc_trim and denormal flushing on a CPU, flat LSTM weights on CUDA.
     assert (cpu.release_host_memory, cpu.flush_denormal, cpu.flatten_lstm_weights) == (
@@ -217,3 +219,28 @@ def test_auto_spreads_pool_workers_over_the_visible_gpus(monkeypatch):
     assert resolve_device("auto") == "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == "cpu"
+
+
+def test_the_cpu_pads_batches_to_lengths_that_repeat(labeler_cls, tiny_data):
+    # Fewer distinct shapes bound oneDNN's per-shape caches (benchmarks/RESULTS.md, section
+    # 20); padding is masked, so predictions are those of exact-length batches.
+    X, y = tiny_data
+    clf = labeler_cls(**FAST[labeler_cls], device="cpu", precision="fp32").fit(X, y)
+    policy = clf.net_.policy
+    assert policy.kind == "cpu" and policy.round_lengths
+    shapes = []
+    hook = clf.net_.module_.register_forward_pre_hook(
+        lambda module, args, kwargs: shapes.append(tuple(kwargs["x"].shape)), with_kwargs=True
+    )
+    try:
+        rounded = clf.net_.predict_ragged(SequenceDataset(X), policy)
+        exact = clf.net_.predict_ragged(
+            SequenceDataset(X), dataclasses.replace(policy, round_lengths=False)
+        )
+    finally:
+        hook.remove()
+    half = len(shapes) // 2
+    assert {t for _, t, _ in shapes[:half]} <= {padded_length(n, True) for n in range(1, 41)}
+    assert any(t not in {8, 16, 24, 32, 40} for _, t, _ in shapes[half:])
+    for a, b in zip(rounded, exact, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)

@@ -4,7 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sk_seqlabel import TCNLabeler
 from sk_seqlabel.formats import from_long
+
+from .conftest import FAST
 
 
 def _panel(X, y, seed=0):
@@ -68,3 +71,17 @@ def test_a_long_table_becomes_sequences_in_time_order(library):
     assert X[0].shape == (3, 2) and X[0].dtype == np.float32
     with pytest.raises(ValueError, match="label='kind' is not a column"):
         from_long(frame, id="rec", time="t", label="kind")
+
+
+@pytest.mark.parametrize("method", ["fit", "predict", "predict_proba", "score"])
+def test_a_panel_with_a_repeated_instance_and_time_is_refused(easy_data, method):
+    X, y = easy_data
+    X_panel, y_panel = _panel(X[:4], y[:4])
+    clf = TCNLabeler(**FAST[TCNLabeler]).fit(X_panel, y_panel)
+    twice = pd.concat([X_panel, X_panel.loc[[("rec2", 5)]]])
+    y_twice = pd.concat([y_panel, y_panel.loc[[("rec2", 5)]]]).iloc[::-1]  # another row order
+    with pytest.raises(ValueError, match=r"more than one row for instance 'rec2' at time 5"):
+        if method in ("fit", "score"):
+            getattr(clf, method)(twice, y_twice)
+        else:
+            getattr(clf, method)(twice)

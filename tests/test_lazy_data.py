@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from sk_seqlabel import TCNLabeler
+
 from .conftest import FAST
 
 
@@ -46,3 +48,47 @@ def test_a_bad_recording_behind_a_lazy_container_is_named(make_labeler, easy_dat
         make_labeler().fit(_Files(X), y)
     with pytest.raises(ValueError, match=r"y\[3\] has \d+ labels but X\[3\] has"):
         make_labeler().fit(_Files([x[:, :1] for x in X]), [*y[:3], y[3][:-1], *y[4:]])
+
+
+class _Changing(_Files):
+    """Gives the recordings as checked, then (from the second pass over them) changed ones."""
+
+    def __init__(self, X, change):
+        super().__init__(X)
+        self.change = change
+
+    def __len__(self):
+        changed = self.change == "recordings" and self.loads >= len(self.X)
+        return len(self.X) - 2 if changed else len(self.X)
+
+    def __getitem__(self, i):
+        x = super().__getitem__(i)
+        if self.loads <= len(self.X):  # the check's pass
+            return x
+        if self.change == "recordings" and i >= len(self):
+            raise IndexError("list index out of range")
+        if self.change == "timesteps":
+            return x[: len(x) // 2]
+        return x[:, :-1] if self.change == "features" else x
+
+
+@pytest.mark.parametrize("call", ["fit", "predict_proba"])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("timesteps", r"X\[\d+\] has \d+ timesteps now but had \d+ when X was checked"),
+        ("features", r"X\[\d+\] has 3 features now but had 4 when X was checked"),
+        ("recordings", r"X has 10 recordings now but had 12 when it was checked"),
+    ],
+)
+def test_a_lazy_container_that_changes_after_its_check_is_named(easy_data, call, change, message):
+    X, y = easy_data
+    X, y = X[:12], y[:12]
+    clf = TCNLabeler(**FAST[TCNLabeler])
+    if call == "fit":
+        with pytest.raises(ValueError, match=message):
+            clf.fit(_Changing(X, change), y)
+    else:
+        clf.fit(X, y)
+        with pytest.raises(ValueError, match=message):
+            clf.predict_proba(_Changing(X, change))

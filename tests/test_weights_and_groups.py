@@ -5,7 +5,10 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
+from sk_seqlabel import TCNLabeler
 from sk_seqlabel._batching import collate_padded
+
+from .conftest import FAST
 
 
 def test_the_loss_is_the_weighted_mean_over_real_timesteps(make_labeler, easy_data):
@@ -102,3 +105,60 @@ def test_collated_batches_carry_the_weights_zero_beyond_each_length():
     ]
     X, _ = collate_padded(items)
     assert X["weight"].tolist() == [[0.5, 2.0, 0.0], [1.0, 1.0, 1.0]]
+
+
+@pytest.mark.parametrize("weights", [{i: 1.0 for i in range(12)}, set(range(12))])
+def test_weights_in_a_dict_or_set_are_refused_not_read_by_their_keys(tiny_data, weights):
+    X, y = tiny_data
+    with pytest.raises(TypeError, match=r"one weight per sequence.*in X's order.*got (dict|set)"):
+        TCNLabeler(**FAST[TCNLabeler]).fit(X, y, sample_weight=weights)
+    clf = TCNLabeler(**FAST[TCNLabeler]).fit(X, y)
+    with pytest.raises(TypeError, match=r"got (dict|set)"):
+        clf.score(X, y, sample_weight=weights)
+
+
+def _validation_side(X, y, groups, **params):
+    """The sequence indices the early-stopping split of ``params`` holds out."""
+    clf = TCNLabeler(**{**FAST[TCNLabeler], **params, "max_epochs": 1})
+    clf.set_params(callbacks=[("split", _Split())]).fit(X, y, groups=groups)
+    return dict(clf.net_.callbacks_)["split"].valid
+
+
+@pytest.mark.parametrize("by", ["sequences", "groups"])
+@pytest.mark.parametrize("side", ["training", "validation"])
+def test_a_split_side_whose_weights_are_all_zero_is_refused_before_training(easy_data, by, side):
+    X, y = easy_data
+    groups = np.repeat(np.arange(12), 5) if by == "groups" else None
+    params = dict(early_stopping=True, validation_fraction=0.25)
+    valid = _validation_side(X, y, groups, **params)
+    zero = valid if side == "validation" else sorted(set(range(len(X))) - set(valid))
+    weights = np.ones(len(X))
+    weights[zero] = 0.0
+    trained = []
+
+    class Spy(Callback):
+        def on_batch_begin(self, net, **kwargs):
+            trained.append(1)
+
+    clf = TCNLabeler(**{**FAST[TCNLabeler], **params}, callbacks=[("spy", Spy())])
+    with pytest.raises(
+        ValueError,
+        match=rf"The {side} side of the early-stopping split \({len(zero)} sequences\) has a "
+        r"loss weight of 0 at every timestep",
+    ):
+        clf.fit(X, y, sample_weight=weights, groups=groups)
+    assert not trained and not hasattr(clf, "net_")
+
+
+def test_training_on_classes_that_all_weigh_zero_is_refused(tiny_data):
+    X, y = tiny_data
+    clf = TCNLabeler(**FAST[TCNLabeler], class_weight={"walk": 0, "run": 0, "sit": 0})
+    with pytest.raises(
+        ValueError, match=r"The training set \(12 sequences\) has a loss weight of 0"
+    ):
+        clf.fit(X, y)
+    # sample weights only where class_weight is 0: nothing counts either
+    only_walk = [np.where(yi == "walk", 1.0, 0.0) for yi in y]
+    clf = TCNLabeler(**FAST[TCNLabeler], class_weight={"walk": 0})
+    with pytest.raises(ValueError, match=r"The training set \(12 sequences\)"):
+        clf.fit(X, y, sample_weight=only_walk)
