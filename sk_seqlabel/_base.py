@@ -613,6 +613,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``; each row sums to 1. A sequence's probabilities do not
             depend on the other sequences passed with it.
         """
+        self._check_ready()
         if is_multiindex_panel(X):
             import pandas as pd
 
@@ -636,6 +637,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         y_pred : list of ndarray of shape (T_i,), or ndarray of shape (n_sequences, T) when X
             is 3-D. Labels are of the type seen in ``fit`` (``classes_``), in input order.
         """
+        self._check_ready()
         if is_multiindex_panel(X):
             import pandas as pd
 
@@ -647,10 +649,15 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         labels = [self.classes_[c] for c in codes]
         return np.stack(labels) if was_3d else labels
 
-    def _predict_codes(self, X):
-        """Class indices per step: the arg-max, or the path of the decoder hyperparameters."""
+    def _check_ready(self):
+        """Once per public call: fitted, and the settings that may change after fitting
+        (``max_batch_timesteps``, ``precision``, ``n_threads``, the decoder's) valid, with
+        the same checks and errors as at fit."""
         check_is_fitted(self)
         self._validate_params()
+
+    def _predict_codes(self, X):
+        """Class indices per step: the arg-max, or the path of the decoder hyperparameters."""
         spec = self._decoder_spec()
         if spec is None:
             return self._predict_ragged(X, output="labels")
@@ -687,11 +694,9 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
         )
 
     def _predict_ragged(self, X, output):
-        """Validate X, then per-step probabilities, log-probabilities or class indices."""
-        check_is_fitted(self)
-        # Settings that may change after fitting (max_batch_timesteps, precision, n_threads)
-        # get the same checks, and errors, as at fit.
-        self._validate_params()
+        """Validate X, then per-step probabilities, log-probabilities or class indices.
+
+        The caller has run :meth:`_check_ready` (once per public call)."""
         name = type(self).__name__
         X_list, was_3d = check_sequences(X, n_features=self.n_features_in_, estimator_name=name)
         check_feature_names(

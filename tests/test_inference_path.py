@@ -119,3 +119,26 @@ def test_the_fingerprint_sees_what_a_prediction_could_write(make_labeler, tiny_d
         policy, inference_batch_timesteps=policy.inference_batch_timesteps + 1
     )
     assert _fingerprint(clf) != before
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score"])
+def test_a_prediction_checks_the_estimator_once(make_labeler, tiny_data, monkeypatch, method):
+    X, y = tiny_data
+    clf = make_labeler().fit(X, y)
+    calls = []
+    real = clf._validate_params
+    monkeypatch.setattr(clf, "_validate_params", lambda: (calls.append(1), real())[1])
+    args = (X, y) if method == "score" else (X,)
+    getattr(clf, method)(*args)
+    assert len(calls) == 1
+
+
+def test_an_unfitted_estimator_refuses_a_panel_with_not_fitted_error(make_labeler, tiny_data):
+    import pandas as pd
+    from sklearn.exceptions import NotFittedError
+
+    index = pd.MultiIndex.from_product([["rec0"], range(len(tiny_data[0][0]))])
+    panel = pd.DataFrame(tiny_data[0][0], index=index)
+    for method in ("predict", "predict_proba"):
+        with pytest.raises(NotFittedError):
+            getattr(make_labeler(), method)(panel)
