@@ -256,21 +256,35 @@ def _search_and_refit(name, labeler, grid, data, n_folds, seed, n_jobs, say):
     y_pred : list of ndarray
         Its predictions on the test streams.
     """
-    from sklearn.base import clone
-    from sklearn.metrics import f1_score
-    from sklearn.model_selection import GridSearchCV, KFold
     from sklearn.pipeline import make_pipeline
 
     from . import SequenceScaler
-    from ._decoding import resolve_decoder
-    from .metrics import (
-        edit_score,
-        segment_f1_score,
-        timestep_accuracy_score,
-        timestep_accuracy_scorer,
-    )
 
     pipeline = make_pipeline(SequenceScaler(), labeler)
+    search, search_seconds = _grid_search(pipeline, grid, data, n_folds, seed, n_jobs, say)
+    say(f"  refit on all train streams with {_format_params(search.best_params_)}:")
+    model, fit_seconds = _refit(pipeline, search.best_params_, data)
+    row, y_pred = _score_on_test(model, data)
+    row = {
+        "name": name,
+        "labeler": type(labeler).__name__,
+        "best_params": _format_params(search.best_params_),
+        **row,
+        "cv_accuracy": float(search.best_score_),
+        "fit_seconds": fit_seconds,
+        "search_seconds": search_seconds,
+    }
+    say(f"  fitted in {fit_seconds:.1f} s; test timestep accuracy {row['accuracy']:.3f}")
+    return row, model, y_pred
+
+
+def _grid_search(pipeline, grid, data, n_folds, seed, n_jobs, say):
+    """The fitted ``GridSearchCV`` over the labeler step's ``grid``, and its seconds; one line
+    per candidate is said."""
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    from .metrics import timestep_accuracy_scorer
+
     step = pipeline.steps[-1][0]
     search = GridSearchCV(
         pipeline,
@@ -295,26 +309,39 @@ def _search_and_refit(name, labeler, grid, data, n_folds, seed, n_jobs, say):
             f"  {_format_params(params):<32} CV accuracy {cv['mean_test_score'][i]:.3f} "
             f"± {cv['std_test_score'][i]:.3f}  ({cv['mean_fit_time'][i]:.1f} s/fit){best}"
         )
+    return search, search_seconds
 
-    say(f"  refit on all train streams with {_format_params(search.best_params_)}:")
-    model = clone(pipeline).set_params(**search.best_params_, **{f"{step}__verbose": 1})
+
+def _refit(pipeline, best_params, data):
+    """A clone of ``pipeline`` with ``best_params`` fitted on all train streams (its epoch
+    table printed), and its seconds."""
+    from sklearn.base import clone
+
+    step = pipeline.steps[-1][0]
+    model = clone(pipeline).set_params(**best_params, **{f"{step}__verbose": 1})
     tic = time.perf_counter()
     model.fit(data.X_train, data.y_train)
     fit_seconds = time.perf_counter() - tic
-    model.set_params(**{f"{step}__verbose": 0})
-    y_pred = model.predict(data.X_test)
-    y_test = data.y_test
+    return model.set_params(**{f"{step}__verbose": 0}), fit_seconds
+
+
+def _score_on_test(model, data):
+    """The test-stream scores of a fitted ``model`` (decoded as set, and undecoded), and its
+    predictions."""
+    from sklearn.metrics import f1_score
+
+    from ._decoding import resolve_decoder
+    from .metrics import edit_score, segment_f1_score, timestep_accuracy_score
+
+    step, labeler = model.steps[-1]
+    y_pred, y_test = model.predict(data.X_test), data.y_test
     # The same model without decoding (the decoder needs no refit), to show what it changed.
-    decoder = resolve_decoder(model[-1].decoder, model[-1].net_.module_.look_ahead)
-    model.set_params(**{f"{step}__decoder": "argmax"})
-    y_argmax = model.predict(data.X_test)
-    model.set_params(**{f"{step}__decoder": labeler.decoder})
+    decoder = resolve_decoder(labeler.decoder, labeler.net_.module_.look_ahead)
+    kept = labeler.decoder
+    y_argmax = model.set_params(**{f"{step}__decoder": "argmax"}).predict(data.X_test)
+    model.set_params(**{f"{step}__decoder": kept})
     row = {
-        "name": name,
-        "labeler": type(labeler).__name__,
-        "best_params": _format_params(search.best_params_),
         "decoder": decoder,
-        "cv_accuracy": float(search.best_score_),
         "accuracy": timestep_accuracy_score(y_test, y_pred),
         "macro_f1": float(
             f1_score(np.concatenate(y_test), np.concatenate(y_pred), average="macro")
@@ -323,11 +350,8 @@ def _search_and_refit(name, labeler, grid, data, n_folds, seed, n_jobs, say):
         "edit": edit_score(y_test, y_pred),
         "segment_f1_50_argmax": segment_f1_score(y_test, y_argmax, overlap=0.5),
         "edit_argmax": edit_score(y_test, y_argmax),
-        "fit_seconds": fit_seconds,
-        "search_seconds": search_seconds,
     }
-    say(f"  fitted in {fit_seconds:.1f} s; test timestep accuracy {row['accuracy']:.3f}")
-    return row, model, y_pred
+    return row, y_pred
 
 
 def _save_best(rows, fitted, data, output, say):

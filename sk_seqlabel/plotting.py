@@ -219,73 +219,20 @@ class SequenceLabelingDisplay:
         y_true, bands, x, proba, classes = self._checked()
         panels = (["signal"] if x is not None else []) + ["true", *bands]
         panels += ["probability"] if proba is not None else []
-        heights = [5 if panel in ("signal", "probability") else 1 for panel in panels]
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, axes = plt.subplots(
-                len(panels),
-                1,
-                sharex=True,
-                squeeze=False,
-                figsize=(11, 1.2 + 0.45 * sum(heights)),
-                height_ratios=heights,
-                layout="constrained",
-            )
-            axes = axes[:, 0]
-        else:
-            axes = np.ravel(np.asarray(ax, dtype=object))
-            if len(axes) != len(panels):
-                raise ValueError(
-                    f"ax holds {len(axes)} Axes, but this display draws {len(panels)} panels "
-                    f"({', '.join(panels)}); pass one Axes per panel, top to bottom."
-                )
+        axes = _panel_axes(panels, ax)
         seconds = self.sampling_rate is not None
         steps = np.arange(len(y_true)) / (self.sampling_rate if seconds else 1.0)
         end = len(y_true) / (self.sampling_rate if seconds else 1.0)
         colours = [f"C{k}" for k in range(len(classes))]
-        position = {label: k for k, label in enumerate(classes.tolist())}
         rest = iter(axes)
+        self.lines_ = [] if x is None else _draw_signal(next(rest), steps, x)
+        self.bands_ = {
+            band: _draw_band(next(rest), band, labels, y_true, classes, colours, end)
+            for band, labels in {"true": y_true, **bands}.items()
+        }
+        self.proba_lines_ = [] if proba is None else _draw_proba(next(rest), steps, proba, colours)
 
-        self.lines_ = []
-        if x is not None:
-            signal_ax = next(rest)
-            # Shades of grey for the channels, so that colour always means a class.
-            for j in range(x.shape[1]):
-                grey = str(0.15 + 0.5 * j / x.shape[1])
-                self.lines_ += signal_ax.plot(steps, x[:, j], linewidth=0.8, color=grey)
-            signal_ax.set_ylabel(f"{x.shape[1]} channel{'s' if x.shape[1] > 1 else ''}")
-            signal_ax.margins(x=0)
-
-        from matplotlib.colors import ListedColormap
         from matplotlib.patches import Patch
-
-        self.bands_ = {}
-        for band, labels in {"true": y_true, **bands}.items():
-            band_ax = next(rest)
-            codes = np.array([position[label] for label in labels.tolist()])
-            self.bands_[band] = band_ax.imshow(
-                codes[None, :],
-                cmap=ListedColormap(colours),
-                vmin=-0.5,
-                vmax=len(classes) - 0.5,
-                aspect="auto",
-                interpolation="nearest",
-                extent=(0, end, 0, 1),
-            )
-            if band != "true":
-                band = f"{band} ({100 * np.mean(labels == y_true):.1f}%)"
-            band_ax.set_yticks([0.5], [band])
-            band_ax.tick_params(axis="y", length=0)
-
-        self.proba_lines_ = []
-        if proba is not None:
-            proba_ax = next(rest)
-            for k, colour in enumerate(colours):
-                self.proba_lines_ += proba_ax.plot(steps, proba[:, k], color=colour, linewidth=1)
-            proba_ax.set_ylim(-0.02, 1.02)
-            proba_ax.set_ylabel("probability")
-            proba_ax.margins(x=0)
 
         axes[-1].set_xlabel("time (s)" if seconds else "timestep")
         axes[0].legend(
@@ -366,3 +313,73 @@ def _check_index(index, n, name):
         raise TypeError(f"index must be an int; got {type(index).__name__}.")
     if not 0 <= index < n:
         raise ValueError(f"index={index}, but {name} holds {n} sequences (0 to {n - 1}).")
+
+
+def _panel_axes(panels, ax):
+    """One Axes per panel: ``ax`` checked, or a new figure (signal and probabilities tall)."""
+    if ax is not None:
+        axes = np.ravel(np.asarray(ax, dtype=object))
+        if len(axes) != len(panels):
+            raise ValueError(
+                f"ax holds {len(axes)} Axes, but this display draws {len(panels)} panels "
+                f"({', '.join(panels)}); pass one Axes per panel, top to bottom."
+            )
+        return axes
+    import matplotlib.pyplot as plt
+
+    heights = [5 if panel in ("signal", "probability") else 1 for panel in panels]
+    _, axes = plt.subplots(
+        len(panels),
+        1,
+        sharex=True,
+        squeeze=False,
+        figsize=(11, 1.2 + 0.45 * sum(heights)),
+        height_ratios=heights,
+        layout="constrained",
+    )
+    return axes[:, 0]
+
+
+def _draw_signal(signal_ax, steps, x):
+    """The channels as lines, in shades of grey so that colour always means a class."""
+    lines = []
+    for j in range(x.shape[1]):
+        grey = str(0.15 + 0.5 * j / x.shape[1])
+        lines += signal_ax.plot(steps, x[:, j], linewidth=0.8, color=grey)
+    signal_ax.set_ylabel(f"{x.shape[1]} channel{'s' if x.shape[1] > 1 else ''}")
+    signal_ax.margins(x=0)
+    return lines
+
+
+def _draw_band(band_ax, band, labels, y_true, classes, colours, end):
+    """One row of label colours up to ``end`` on the x axis (the image drawn); a prediction's
+    name carries its accuracy."""
+    from matplotlib.colors import ListedColormap
+
+    position = {label: k for k, label in enumerate(classes.tolist())}
+    codes = np.array([position[label] for label in labels.tolist()])
+    image = band_ax.imshow(
+        codes[None, :],
+        cmap=ListedColormap(colours),
+        vmin=-0.5,
+        vmax=len(classes) - 0.5,
+        aspect="auto",
+        interpolation="nearest",
+        extent=(0, end, 0, 1),
+    )
+    if band != "true":
+        band = f"{band} ({100 * np.mean(labels == y_true):.1f}%)"
+    band_ax.set_yticks([0.5], [band])
+    band_ax.tick_params(axis="y", length=0)
+    return image
+
+
+def _draw_proba(proba_ax, steps, proba, colours):
+    """Each class's probability as a line of its colour."""
+    lines = []
+    for k, colour in enumerate(colours):
+        lines += proba_ax.plot(steps, proba[:, k], color=colour, linewidth=1)
+    proba_ax.set_ylim(-0.02, 1.02)
+    proba_ax.set_ylabel("probability")
+    proba_ax.margins(x=0)
+    return lines
