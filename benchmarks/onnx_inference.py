@@ -26,7 +26,7 @@ def main():
     import onnxruntime
 
     from sk_seqlabel import LSTMLabeler, TCNLabeler
-    from sk_seqlabel._batching import SequenceDataset, bucketed_loader
+    from sk_seqlabel._training.batching import SequenceDataset, bucketed_loader
     from sk_seqlabel.export import to_onnx
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -51,8 +51,8 @@ from torch.utils.data import DataLoader
 
 from benchmarks import common, reference_tcn
 from sk_seqlabel import SequenceScaler
-from sk_seqlabel._batching import collate_padded
 from sk_seqlabel._decoding import decode
+from sk_seqlabel._training.batching import collate_padded
 from sk_seqlabel.datasets import load_activity_streams, make_event_masks, make_rare_segments
 from sk_seqlabel.labelers import all_labelers
 from sk_seqlabel.metrics import edit_score, segment_f1_score, timestep_accuracy_score

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks import common
-from sk_seqlabel._batching import collate_padded, plan_batches
+from sk_seqlabel._training.batching import collate_padded, plan_batches
 from sk_seqlabel.modules.tcn import TCN
 
 

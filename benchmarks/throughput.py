@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from benchmarks import common
-from sk_seqlabel._batching import SequenceDataset, bucketed_loader
+from sk_seqlabel._training.batching import SequenceDataset, bucketed_loader
 
 
 def ours_train_infer(name, X, Y, lens, dev, epochs, **extra):

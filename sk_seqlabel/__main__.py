@@ -13,7 +13,7 @@ __all__ = ["build_parser", "main"]
 
 def _demo(args):
     from ._demo import run_demo
-    from ._device import resolve_device
+    from ._training.device import resolve_device
 
     try:
         resolve_device(args.device)

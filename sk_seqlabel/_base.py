@@ -20,23 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
-from ._batching import SequenceDataset, bucketed_loader
-from ._decoding import (
-    calibration_sample,
-    count_label_statistics,
-    decode,
-    decoder_spec,
-    fit_temperature,
-    resolve_decoder,
-    resolve_min_segment_length,
-    shortest_inner_segment,
-)
-from ._device import (
-    DevicePolicy,
-    resolve_device,
-)
-from ._net import PlannedProgressBar, SequenceNet, TimestepAccuracy, TimestepCrossEntropy
-from ._validation import (
+from ._data.validation import (
     check_class_weight,
     check_feature_names,
     check_groups,
@@ -47,6 +31,22 @@ from ._validation import (
     check_targets,
     sequence_feature_names,
 )
+from ._decoding import (
+    calibration_sample,
+    count_label_statistics,
+    decode,
+    decoder_spec,
+    fit_temperature,
+    resolve_decoder,
+    resolve_min_segment_length,
+    shortest_inner_segment,
+)
+from ._training.batching import SequenceDataset, bucketed_loader
+from ._training.device import (
+    DevicePolicy,
+    resolve_device,
+)
+from ._training.net import PlannedProgressBar, SequenceNet, TimestepAccuracy, TimestepCrossEntropy
 from .formats import is_multiindex_panel, split_panel
 from .metrics import timestep_accuracy_score
 
@@ -507,7 +507,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseEstimator):
     _policy_kind: str | None = None
 
     def _device_policy(self, device):
-        """The :class:`~sk_seqlabel._device.DevicePolicy` for ``device`` and the parameters."""
+        """The :class:`~sk_seqlabel._training.device.DevicePolicy` for ``device`` and the
+        parameters."""
         return DevicePolicy.resolve(
             device,
             max_batch_timesteps=self.max_batch_timesteps,

@@ -137,7 +137,7 @@ def run_demo(
     """
     import torch
 
-    from ._device import resolve_device
+    from ._training.device import resolve_device
 
     out = sys.stdout if file is None else file
 

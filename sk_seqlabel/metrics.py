@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import make_scorer
 
-from ._validation import check_label_sequences, check_same_lengths
+from ._data.validation import check_label_sequences, check_same_lengths
 
 __all__ = [
     "edit_score",

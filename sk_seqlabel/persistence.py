@@ -43,8 +43,8 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _REGISTRY, BaseSequenceLabeler
-from ._device import SUPPORTED_DEVICE_TYPES, resolve_device
-from ._validation import check_class_weight
+from ._data.validation import check_class_weight
+from ._training.device import SUPPORTED_DEVICE_TYPES, resolve_device
 from .preprocessing import SequenceScaler
 
 __all__ = ["FORMAT_VERSION", "load", "save"]

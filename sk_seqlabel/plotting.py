@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import (
+from ._data.validation import (
     _check_sequence,
     _reject_single_sequence,
     check_label_sequences,

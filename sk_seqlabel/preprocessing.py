@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_feature_names, check_sequences, sequence_feature_names
+from ._data.validation import check_feature_names, check_sequences, sequence_feature_names
 
 __all__ = ["SequenceScaler"]
 

@@ -35,8 +35,8 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._data.validation import _check_sequence, check_feature_names, sequence_feature_names
 from ._decoding import FixedLagState
-from ._validation import _check_sequence, check_feature_names, sequence_feature_names
 from .preprocessing import SequenceScaler
 
 __all__ = ["LabelStream", "start_stream"]

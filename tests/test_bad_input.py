@@ -9,7 +9,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from sk_seqlabel import SequenceScaler
-from sk_seqlabel._validation import check_class_weight, check_sequences, check_targets
+from sk_seqlabel._data.validation import check_class_weight, check_sequences, check_targets
 
 
 def _data(n=4, T=12, F=3, seed=0):
@@ -274,7 +274,7 @@ def test_ints_and_floats_stay_numbers():
 
 def test_label_type_check_reads_typed_arrays_by_dtype_only(monkeypatch):
     # Typed arrays must not be scanned element by element (y may hold 10 million labels).
-    from sk_seqlabel import _validation
+    from sk_seqlabel._data import validation as _validation
 
     def fail(*args, **kwargs):
         raise AssertionError("typed arrays were scanned element by element")
@@ -347,7 +347,7 @@ def test_settings_changed_after_fit_are_checked_again_at_predict(make_labeler, p
 
 
 def test_memmapped_recordings_are_not_copied(tmp_path):
-    from sk_seqlabel._validation import check_sequences
+    from sk_seqlabel._data.validation import check_sequences
 
     path = tmp_path / "recording.f32"
     data = np.random.default_rng(0).standard_normal((500, 3)).astype(np.float32)

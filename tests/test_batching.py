@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sk_seqlabel._batching import (
+from sk_seqlabel._training.batching import (
     PAD_LABEL,
     BucketBatchSampler,
     SequenceDataset,

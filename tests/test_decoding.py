@@ -439,7 +439,7 @@ def test_the_decoding_module_imports_nothing_of_the_estimator_side():
         None,
     }, imported
     relative = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
-    assert [alias.name for n in relative for alias in n.names] == ["_decoding_kernels"]
+    assert [alias.name for n in relative for alias in n.names] == ["kernels"]
 
 
 def test_decoding_runs_from_label_arrays_alone():
@@ -489,7 +489,7 @@ def test_a_decoder_spec_refuses_what_would_index_out_of_bounds(bad):
 
 
 def test_the_compiled_kernels_refuse_a_minimum_below_1_and_a_negative_lag():
-    from sk_seqlabel import _decoding_kernels as kernels
+    from sk_seqlabel._decoding import kernels as kernels
 
     log_proba = np.log(np.full((6, 2), 0.5))
     zeros = np.zeros(2)

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from sk_seqlabel import _device
-from sk_seqlabel._batching import SequenceDataset, padded_length
-from sk_seqlabel._device import DevicePolicy, cpu_has_native_bf16, resolve_device
+from sk_seqlabel._training import device as _device
+from sk_seqlabel._training.batching import SequenceDataset, padded_length
+from sk_seqlabel._training.device import DevicePolicy, cpu_has_native_bf16, resolve_device
 from sk_seqlabel.modules import recurrence as lstm_module
 from sk_seqlabel.modules.recurrence import contiguous_layer_weights
 

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
 from sk_seqlabel import SequenceScaler
-from sk_seqlabel._validation import check_feature_names, sequence_feature_names
+from sk_seqlabel._data.validation import check_feature_names, sequence_feature_names
 
 COLUMNS = ["acc_x", "acc_y", "gyro"]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sk_seqlabel import _device
+from sk_seqlabel._training import device as _device
 from sk_seqlabel.modules.recurrence import _flush_denormal_is_on
 
 

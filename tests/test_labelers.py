@@ -7,8 +7,8 @@ import torch
 from skorch.callbacks import Callback, LRScheduler
 
 from sk_seqlabel import TCNLabeler
-from sk_seqlabel import _device as sk_device
-from sk_seqlabel import _net as sk_net
+from sk_seqlabel._training import device as sk_device
+from sk_seqlabel._training import net as sk_net
 from sk_seqlabel.datasets import make_sequence_labeling
 
 from .conftest import FAST, LEARNS

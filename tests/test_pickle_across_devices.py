@@ -152,7 +152,7 @@ def test_a_pickle_with_one_flipped_weight_byte_is_refused(tiny_data, make_labele
 def test_a_pickle_written_before_the_weight_checksum_still_loads(tiny_data, make_labeler):
     from skorch import NeuralNet
 
-    from sk_seqlabel._net import WEIGHTS_CRC32, SequenceNet
+    from sk_seqlabel._training.net import WEIGHTS_CRC32, SequenceNet
 
     clf = make_labeler().fit(*tiny_data)
     # what versions without the checksum wrote: skorch's own state

@@ -6,7 +6,7 @@ import torch
 from skorch.callbacks import Callback
 
 from sk_seqlabel import TCNLabeler
-from sk_seqlabel._batching import collate_padded
+from sk_seqlabel._training.batching import collate_padded
 
 from .conftest import FAST
 

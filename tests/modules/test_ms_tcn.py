@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from sk_seqlabel import MultiStageTCNLabeler
-from sk_seqlabel._batching import collate_padded
+from sk_seqlabel._training.batching import collate_padded
 from sk_seqlabel.modules.ms_tcn import MultiStageTCN
 from sk_seqlabel.modules.tcn import TCN
 

@@ -10,7 +10,7 @@ is recorded and rolled back to the last whole epoch), the epoch loop's per-batch
 recording (one host synchronisation per epoch instead of one per batch) and the iterators (a
 fit's loaders are kept until it ends, so that :class:`PlannedProgressBar` knows each epoch's
 batches before it starts). Batching is skorch's
-own iterator mechanism with :func:`~sk_seqlabel._batching.bucketed_loader` plugged in;
+own iterator mechanism with :func:`~sk_seqlabel._training.batching.bucketed_loader` plugged in;
 history, printing, progress bars and early stopping are skorch callbacks.
 
 Everything a fitted net keeps outside the module, optimizer and criterion (callbacks, history,
@@ -35,8 +35,8 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from torch.utils.data import Subset
 
-from ._batching import PAD_LABEL, SequenceDataset, bucketed_loader, check_split_weights
-from ._device import torch_settings
+from .batching import PAD_LABEL, SequenceDataset, bucketed_loader, check_split_weights
+from .device import torch_settings
 
 __all__ = ["PlannedProgressBar", "SequenceNet", "TimestepAccuracy", "TimestepCrossEntropy"]
 
@@ -200,7 +200,7 @@ class SequenceNet(NeuralNet):
     module, *args, **kwargs
         As for :class:`skorch.NeuralNet`.
     policy : DevicePolicy
-        How to run on the device (:class:`~sk_seqlabel._device.DevicePolicy`): precision,
+        How to run on the device (:class:`~sk_seqlabel._training.device.DevicePolicy`): precision,
         code paths, pinned memory, threads: that of ``fit``. A prediction may run under
         another (:meth:`inference`) and leaves this one as it was.
 
@@ -484,7 +484,8 @@ class SequenceNet(NeuralNet):
             int32 per step comes back to the host and no softmax is computed.
         batch_overhead : int, optional
             Cost of one batch in padded timesteps, weighed against padding when planning the
-            batches (:func:`~sk_seqlabel._batching.plan_batches`); default: that of training.
+            batches (:func:`~sk_seqlabel._training.batching.plan_batches`); default: that of
+            training.
 
         Returns
         -------
@@ -500,7 +501,7 @@ class SequenceNet(NeuralNet):
     # versions batch through ``iterator_valid``, which cuts long sequences into training
     # windows, and concatenate the batches, which ragged outputs cannot be.
     def get_dataset(self, X, y=None):
-        """``X`` as a :class:`~sk_seqlabel._batching.SequenceDataset`.
+        """``X`` as a :class:`~sk_seqlabel._training.batching.SequenceDataset`.
 
         Takes a ``SequenceDataset`` (or another torch ``Dataset``, as skorch does) or a list
         of ``(T_i, n_features)`` arrays; anything else is for the estimator, which checks and

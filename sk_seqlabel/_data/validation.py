@@ -20,7 +20,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _get_feature_names
 
 __all__ = [
-    "LazySequences",
     "check_class_weight",
     "check_feature_names",
     "check_groups",
@@ -153,7 +152,7 @@ def check_sequences(X, *, n_features: int | None = None, estimator_name: str = "
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_seqlabel._validation import check_sequences
+    >>> from sk_seqlabel._data.validation import check_sequences
     >>> X_list, was_3d = check_sequences([np.zeros((3, 2)), [[1, 2], [3, 4]]])
     >>> [x.shape for x in X_list], X_list[1].dtype, was_3d
     ([(3, 2), (2, 2)], dtype('float32'), False)
@@ -163,7 +162,9 @@ def check_sequences(X, *, n_features: int | None = None, estimator_name: str = "
     ValueError: X[1] has rows of different lengths: row 1 has 1 value but row 0 has 2 values; \
 every row (one timestep) must have the same n_features values.
     """
-    if _is_lazy_container(X):
+    from .lazy import LazySequences, is_lazy_container  # lazy.py checks with this module
+
+    if is_lazy_container(X):
         return LazySequences(X, n_features=n_features, estimator_name=estimator_name), False
     if isinstance(X, np.ndarray) and X.ndim == 3:
         X_list, was_3d = list(X), True
@@ -265,108 +266,6 @@ def _check_sequence(i, x, *, name=None, allow_empty=False):
     return x
 
 
-def _is_lazy_container(X):
-    """Recordings that load on access: indexable and sized, but no list, array or frame."""
-    if isinstance(X, (list, tuple, np.ndarray, str, bytes, Mapping)):
-        return False
-    try:
-        import pandas as pd
-
-        if isinstance(X, (pd.DataFrame, pd.Series)):
-            return False
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pass
-    return hasattr(X, "__len__") and hasattr(X, "__getitem__")
-
-
-class LazySequences:
-    """Recordings that load on access (one file each, say), checked as a list would be.
-
-    ``source[i]`` is loaded, checked and converted to float32 each time sequence ``i`` is
-    needed, and dropped after; at construction every recording is loaded once, one at a time,
-    to check it and learn its length. So memory holds one recording (and the batches built
-    from it), never all of them.
-
-    Parameters
-    ----------
-    source : object with ``__len__`` and ``__getitem__``
-        ``source[i]`` returns sequence ``i`` as anything :func:`check_sequences` takes for
-        one sequence.
-    n_features : int, optional
-        Checked as in :func:`check_sequences`.
-    estimator_name : str
-
-    Attributes
-    ----------
-    lengths : ndarray of int64
-        Each sequence's number of timesteps.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sk_seqlabel._validation import check_sequences
-    >>> class Files:  # stands for one file per recording
-    ...     def __len__(self):
-    ...         return 2
-    ...     def __getitem__(self, i):
-    ...         return np.ones((3 + i, 2))
-    >>> X, _ = check_sequences(Files())
-    >>> X.lengths.tolist(), X[1].dtype
-    ([3, 4], dtype('float32'))
-    """
-
-    def __init__(self, source, *, n_features=None, estimator_name="the estimator"):
-        if len(source) == 0:
-            raise ValueError("X is empty; at least one sequence is required.")
-        self.source = source
-        lengths, first = [], None
-        for i in range(len(source)):
-            x = _check_sequence(i, source[i])
-            if first is None:  # the first recording sets the feature count
-                first = x.shape[1]
-            elif x.shape[1] != first:
-                raise ValueError(
-                    f"X[{i}] has {x.shape[1]} features but X[0] has {first}; "
-                    "all sequences must have the same number of features."
-                )
-            lengths.append(len(x))
-        if n_features is not None and first != n_features:
-            raise ValueError(
-                f"X[0] has {first} features, but {estimator_name} was fitted with {n_features}."
-            )
-        self.n_features = first
-        self.lengths = np.asarray(lengths, dtype=np.int64)
-
-    def __len__(self):
-        return len(self.lengths)
-
-    def __getitem__(self, i):
-        # Batches, windows and outputs were planned on the shapes seen at the check: a
-        # recording that changed since would be silently cut, padded or misread.
-        fix = (
-            "a container that loads on access must give the same recordings every time it "
-            "is read while fit or predict runs (each epoch reads them again)."
-        )
-        if len(self.source) != len(self.lengths):
-            raise ValueError(
-                f"X has {len(self.source)} recordings now but had {len(self.lengths)} when it "
-                f"was checked; {fix}"
-            )
-        x = _check_sequence(i, self.source[i])
-        for what, now, checked in (
-            ("timesteps", len(x), self.lengths[i]),
-            ("features", x.shape[1], self.n_features),
-        ):
-            if now != checked:
-                raise ValueError(
-                    f"X[{i}] has {now} {what} now but had {checked} when X was checked; {fix}"
-                )
-        return x
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-
 def check_label_sequences(y, *, name: str = "y"):
     """Return label sequences as a list of 1-D arrays.
 
@@ -383,7 +282,7 @@ def check_label_sequences(y, *, name: str = "y"):
 
     Examples
     --------
-    >>> from sk_seqlabel._validation import check_label_sequences
+    >>> from sk_seqlabel._data.validation import check_label_sequences
     >>> [s.tolist() for s in check_label_sequences([[0, 1], ["a"]])]
     [[0, 1], ['a']]
     """
@@ -556,7 +455,7 @@ def check_targets(y, X_list):
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_seqlabel._validation import check_targets
+    >>> from sk_seqlabel._data.validation import check_targets
     >>> X_list = [np.zeros((2, 1)), np.zeros((3, 1))]
     >>> check_targets([[0, 1], [1, 1, 0]], X_list)[1]
     array([0, 1, 1, 1, 0])
@@ -630,7 +529,7 @@ def sequence_feature_names(X):
     --------
     >>> import numpy as np
     >>> import pandas as pd
-    >>> from sk_seqlabel._validation import sequence_feature_names
+    >>> from sk_seqlabel._data.validation import sequence_feature_names
     >>> X = [pd.DataFrame({"acc": [0.1, 0.2], "gyro": [1.0, 2.0]}),
     ...      pd.DataFrame({"acc": [0.3], "gyro": [3.0]})]
     >>> sequence_feature_names(X)
@@ -703,7 +602,7 @@ def check_feature_names(fitted_names, names, estimator_name: str = "the estimato
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_seqlabel._validation import check_feature_names
+    >>> from sk_seqlabel._data.validation import check_feature_names
     >>> fitted = np.array(["a", "b"], dtype=object)
     >>> check_feature_names(fitted, np.array(["a", "b"], dtype=object), "TCNLabeler")
     >>> check_feature_names(fitted, np.array(["b", "a"], dtype=object), "TCNLabeler")
@@ -780,7 +679,7 @@ def check_class_weight(class_weight, classes, y=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_seqlabel._validation import check_class_weight
+    >>> from sk_seqlabel._data.validation import check_class_weight
     >>> classes = np.array(["run", "sit", "walk"])
     >>> check_class_weight({"sit": 3.0}, classes)
     array([1., 3., 1.])
@@ -855,7 +754,7 @@ def check_sample_weight(sample_weight, lengths):
 
     Examples
     --------
-    >>> from sk_seqlabel._validation import check_sample_weight
+    >>> from sk_seqlabel._data.validation import check_sample_weight
     >>> [w.tolist() for w in check_sample_weight([2, 0.5], [3, 1])]
     [[2.0, 2.0, 2.0], [0.5]]
     >>> check_sample_weight([1.0], [3, 1])
@@ -909,7 +808,7 @@ def check_groups(groups, n_sequences):
 
     Examples
     --------
-    >>> from sk_seqlabel._validation import check_groups
+    >>> from sk_seqlabel._data.validation import check_groups
     >>> check_groups(["ann", "bob", "ann"], 3).tolist()
     ['ann', 'bob', 'ann']
     """

@@ -73,7 +73,7 @@ def cpu_has_native_bf16() -> bool:
 
     Examples
     --------
-    >>> from sk_seqlabel._device import cpu_has_native_bf16
+    >>> from sk_seqlabel._training.device import cpu_has_native_bf16
     >>> isinstance(cpu_has_native_bf16(), bool)
     True
     """
@@ -114,7 +114,7 @@ def resolve_device(device) -> str:
 
     Examples
     --------
-    >>> from sk_seqlabel._device import resolve_device
+    >>> from sk_seqlabel._training.device import resolve_device
     >>> resolve_device("cpu")
     'cpu'
     >>> resolve_device("mps")
@@ -189,12 +189,13 @@ class DevicePolicy:
         Padded timesteps per inference batch; longer sequences are predicted in chunks of this
         many steps.
     round_lengths : bool
-        Pad batches to lengths that repeat (:func:`~sk_seqlabel._batching.padded_length`), on
-        every device: cuDNN plans and oneDNN primitives are made per shape and cached, so
-        lengths that repeat are reused where new ones pile up in a process that fits and
-        predicts again and again on new data (on a CPU, oneDNN's caches grew host memory by
-        hundreds of MB in 50 such cycles; rounding halved that at no measurable cost in
-        speed: benchmarks/RESULTS.md, section 20).
+        Pad batches to lengths that repeat
+        (:func:`~sk_seqlabel._training.batching.padded_length`), on every device: cuDNN plans
+        and oneDNN primitives are made per shape and cached, so lengths that repeat are
+        reused where new ones pile up in a process that fits and predicts again and again on
+        new data (on a CPU, oneDNN's caches grew host memory by hundreds of MB in 50 such
+        cycles; rounding cut that growth by 15-45% at no measurable cost in speed:
+        benchmarks/RESULTS.md, section 20).
     precision : {"fp32", "bf16"}
         Whether the forward pass runs under bf16 autocast.
     recurrent_precision : {"fp32", "bf16"}
@@ -270,7 +271,7 @@ class DevicePolicy:
 
         Examples
         --------
-        >>> from sk_seqlabel._device import DevicePolicy
+        >>> from sk_seqlabel._training.device import DevicePolicy
         >>> policy = DevicePolicy.resolve("cpu", precision="fp32")
         >>> policy.train_batch_timesteps, policy.lstm_path, policy.round_lengths
         (8192, 'flip', True)

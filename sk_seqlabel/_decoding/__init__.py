@@ -31,7 +31,7 @@ more (``decoder="auto"`` is "viterbi" for models that look ahead and "argmax" fo
 
 The recursions are loops over time with a few operations per class and step, which NumPy
 cannot vectorise and torch would run one small kernel at a time; they are compiled with numba
-(:mod:`sk_seqlabel._decoding_kernels`, imported on the first decoding). Memory is bounded
+(:mod:`sk_seqlabel._decoding.kernels`, imported on the first decoding). Memory is bounded
 independently of the sequence length: the whole-sequence (offline) decoder keeps the scores at
 every ``CHECKPOINT``-th step only and recomputes one stretch of back-pointers at a time on the
 way back (checkpointed Viterbi), the fixed-lag one keeps the last ``L + 1`` steps'
@@ -452,7 +452,7 @@ class FixedLagState:
             raise ValueError("Only fixed-lag decoding (decoder_lag set) runs on a stream.")
         self.spec = spec
         n_classes, d, lag = spec.n_classes, spec.min_segment_length, spec.lag
-        self.state = np.full(n_classes * (d + 1), -np.inf)  # see _decoding_kernels
+        self.state = np.full(n_classes * (d + 1), -np.inf)  # see kernels.py
         self.came_from = np.zeros((lag + 1, n_classes), dtype=np.int32)
         self.stayed = np.zeros((lag + 1, n_classes), dtype=np.bool_)
         self.n_steps = 0
@@ -504,6 +504,6 @@ def _as_kernel_input(log_proba, n_classes):
 
 def _kernels():
     """The compiled loops, imported on first use (numba's import and compilation take seconds)."""
-    from . import _decoding_kernels
+    from . import kernels
 
-    return _decoding_kernels
+    return kernels

@@ -1,0 +1,1 @@
+"""Data in: validation and conversion of what users pass, recordings that load on access."""

@@ -1,0 +1,1 @@
+"""The training machinery: the skorch net, batching, and every device decision."""
