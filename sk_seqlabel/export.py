@@ -1,4 +1,5 @@
-"""ONNX export: a fitted labeler's ``predict_proba`` as a graph any ONNX runtime can run.
+"""ONNX export: a fitted estimator's ``predict_proba`` (a labeler's) or ``predict`` (a
+regressor's) as a graph any ONNX runtime can run.
 
 The graph takes a padded batch and each sequence's length, so padding stays masked exactly as
 in ``predict_proba``, with the batch and time axes dynamic:
@@ -10,10 +11,11 @@ in ``predict_proba``, with the batch and time axes dynamic:
   this itself: a length beyond the time axis reads as the whole axis, and 0 or a negative
   length as a sequence with no step (all its outputs zero), so no op reads out of range;
 - ``proba``: float32 (batch, time, n_classes), columns in ``classes_`` order; zeros beyond
-  each sequence's length, whatever ``x`` holds there.
+  each sequence's length, whatever ``x`` holds there. A regressor's graph outputs ``values``
+  instead: float32 (batch, time, n_outputs_), in the targets' units, zeros beyond each length.
 
-A Pipeline's ``SequenceScaler`` steps are folded into the graph. Every labeler of this package
-exports. The graphs give probabilities only: decoding them into labels (``decoder``) is the
+A Pipeline's ``SequenceScaler`` steps are folded into the graph. Every estimator of this
+package exports. The graphs give probabilities only: decoding them into labels (``decoder``) is the
 labeler's.
 
 With ``streaming=True`` (causal models), the graph is one streaming update instead, as
@@ -38,18 +40,19 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .labelers import all_labelers
+from ._base import _REGISTRY
 from .preprocessing import SequenceScaler
 
 __all__ = ["to_onnx"]
 
 
-class _Probabilities(torch.nn.Module):
-    """Scaling (folded from SequenceScaler steps), the network, and a softmax."""
+class _Outputs(torch.nn.Module):
+    """Scaling (folded from SequenceScaler steps), the network, and the task's head (a
+    softmax for a labeler, the targets' units for a regressor)."""
 
-    def __init__(self, module, shift, scale):
+    def __init__(self, module, shift, scale, head):
         super().__init__()
-        self.module = module
+        self.module, self.head = module, head
         self.register_buffer("shift", torch.as_tensor(shift, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
 
@@ -58,15 +61,15 @@ class _Probabilities(torch.nn.Module):
         # a row with no real step still runs one (SequenceModule.forward's lengths are >= 1);
         # its outputs are zeroed with the rest of the padding
         logits = self.module((x - self.shift) / self.scale, lengths.clamp(min=1))
-        return _zero_beyond(torch.softmax(logits, dim=-1), real)
+        return _zero_beyond(self.head(logits), real)
 
 
 class _StreamingStep(torch.nn.Module):
-    """One streaming update: scaling, ``forward_stream`` with a flat state, a softmax."""
+    """One streaming update: scaling, ``forward_stream`` with a flat state, the task's head."""
 
-    def __init__(self, module, shift, scale, structure):
+    def __init__(self, module, shift, scale, head, structure):
         super().__init__()
-        self.module, self.structure = module, structure
+        self.module, self.head, self.structure = module, head, structure
         self.register_buffer("shift", torch.as_tensor(shift, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
 
@@ -75,7 +78,7 @@ class _StreamingStep(torch.nn.Module):
         real, lengths = _real_steps(x, lengths)
         # causal: every new step's output is final, so forward_stream's counts are `lengths`
         logits, _, state = self.module.forward_stream((x - self.shift) / self.scale, lengths, state)
-        return (_zero_beyond(torch.softmax(logits, dim=-1), real), *_flatten(state)[0])
+        return (_zero_beyond(self.head(logits), real), *_flatten(state)[0])
 
 
 def _real_steps(x, lengths):
@@ -164,7 +167,7 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
     shift, scale, labeler = _unpack(estimator)
     name = type(labeler).__name__
     if not labeler.net_.module_.exports_onnx:  # declared by the module (modules/base.py)
-        exporting = [cls.__name__ for cls in all_labelers() if cls._module.exports_onnx]
+        exporting = [cls.__name__ for cls in _REGISTRY.values() if cls._module.exports_onnx]
         raise ValueError(f"{name} does not export to ONNX yet; {', '.join(exporting)} do.")
     module = copy.deepcopy(labeler.net_.module_).float().cpu().eval()
     # the code paths without data-dependent host work: conv for the TCN, flip for the LSTM
@@ -174,9 +177,9 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
     axes = {
         "x": {0: "batch", 1: "time"},
         "lengths": {0: "batch"},
-        "proba": {0: "batch", 1: "time"},
+        labeler._export_output: {0: "batch", 1: "time"},
     }
-    inputs, outputs = ["x", "lengths"], ["proba"]
+    inputs, outputs = ["x", "lengths"], [labeler._export_output]
     if streaming:
         if module.look_ahead != 0:
             raise ValueError(
@@ -185,14 +188,14 @@ def to_onnx(estimator, path, *, streaming=False, opset_version=17):
             )
         state = module.initial_stream_state(2)
         flat, structure = _flatten(state)
-        graph = _StreamingStep(module, shift, scale, structure).eval()
+        graph = _StreamingStep(module, shift, scale, labeler._export_head, structure).eval()
         example = (*example, *flat)
         for i in range(len(flat)):
             inputs.append(f"state_{i}")
             outputs.append(f"next_state_{i}")
             axes[f"state_{i}"] = axes[f"next_state_{i}"] = {0: "batch"}
     else:
-        graph = _Probabilities(module, shift, scale).eval()
+        graph = _Outputs(module, shift, scale, labeler._export_head).eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's tracer warnings and deprecations
         torch.onnx.export(

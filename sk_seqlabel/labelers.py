@@ -1,17 +1,10 @@
-"""The public estimators: hyperparameters and the choice of module, nothing else."""
+"""The public labelers: a model (``_models.py``) and the labeling task, with their keywords."""
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
-from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
-
-from ._base import _REGISTRY, BaseSequenceLabeler, fill_shared_docs
-from .modules.conv_lstm import ConvLSTM
-from .modules.lstm import LSTM
-from .modules.ms_tcn import MultiStageTCN
-from .modules.tcn import TCN, receptive_field
+from ._base import _REGISTRY, fill_shared_docs
+from ._labeling import BaseSequenceLabeler
+from ._models import ConvLSTMModel, LSTMModel, MultiStageTCNModel, TCNModel
 
 __all__ = [
     "ConvLSTMLabeler",
@@ -25,8 +18,8 @@ __all__ = [
 def all_labelers():
     """Every labeler class, in the order defined: what the shared tests and the docs run.
 
-    A labeler registers itself by subclassing
-    :class:`~sk_seqlabel._base.BaseSequenceLabeler` with a ``_module``.
+    A labeler registers itself by subclassing a model of ``_models.py`` and
+    :class:`~sk_seqlabel._labeling.BaseSequenceLabeler`, with its own ``__init__``.
 
     Returns
     -------
@@ -38,11 +31,11 @@ def all_labelers():
     >>> [cls.__name__ for cls in all_labelers()][:3]
     ['TCNLabeler', 'LSTMLabeler', 'ConvLSTMLabeler']
     """
-    return list(_REGISTRY.values())
+    return [cls for cls in _REGISTRY.values() if issubclass(cls, BaseSequenceLabeler)]
 
 
 @fill_shared_docs
-class TCNLabeler(BaseSequenceLabeler):
+class TCNLabeler(TCNModel, BaseSequenceLabeler):
     """Temporal convolutional network that labels every timestep.
 
     Residual blocks of two dilated convolutions (dilation ``2**i`` in block ``i``), each
@@ -52,17 +45,7 @@ class TCNLabeler(BaseSequenceLabeler):
 
     Parameters
     ----------
-    n_filters : int, default=64
-        Channels of every block.
-    kernel_size : int, default=5
-        Taps of every convolution.
-    n_blocks : int, default=4
-        Residual blocks; the receptive field doubles with each.
-    dropout : float, default=0.1
-        Dropout after each convolution.
-    causal : bool, default=False
-        Pad on the left only, so the label at step ``t`` depends on steps ``<= t`` alone (for
-        next-step prediction and streaming). Otherwise the field is centred on ``t``.
+    {model}
     {shared}
 
     Attributes
@@ -90,16 +73,9 @@ class TCNLabeler(BaseSequenceLabeler):
     True
     """
 
-    _module = TCN
-    _streams_when = "always; causal=True labels each sample at once"
-    _module_params = ("n_filters", "kernel_size", "n_blocks", "dropout", "causal")
     _parameter_constraints = {
         **BaseSequenceLabeler._parameter_constraints,
-        "n_filters": [Interval(Integral, 1, None, closed="left")],
-        "kernel_size": [Interval(Integral, 1, None, closed="left")],
-        "n_blocks": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "causal": ["boolean"],
+        **TCNModel._model_constraints,
     }
 
     def __init__(
@@ -159,46 +135,9 @@ class TCNLabeler(BaseSequenceLabeler):
         self.decoder_lag = decoder_lag
         self.prior_weight = prior_weight
 
-    # bf16 autocast trained and predicted faster than fp32 on CPUs with native bf16
-    # (benchmarks/RESULTS.md, sections 1 and 6). The reference loops found bf16 slower for
-    # eager TCNs on an H100 (not measured here), so CUDA stays fp32 until measured.
-    _bf16_faster_on = frozenset({"cpu"})
-
-    @classmethod
-    def _demo_params(cls, quick):
-        if quick:
-            return {"n_blocks": 2}, {"n_filters": [4, 8]}
-        return {}, {"n_filters": [16, 32], "kernel_size": [3, 5]}
-
-    @classmethod
-    def _test_params(cls):
-        return {
-            "quick": dict(n_filters=16, kernel_size=3, n_blocks=2, max_epochs=2),
-            "learns": dict(n_filters=32, kernel_size=3, n_blocks=3, max_epochs=15),
-            "causal": dict(causal=True),
-        }
-
-    @property
-    def receptive_field_(self):
-        check_is_fitted(self)
-        return self.net_.module_.receptive_field
-
-    def _min_train_length(self):
-        # Windows much longer than the field keep the share of steps that see a window's
-        # edge (instead of the real neighbours) small.
-        return 4 * receptive_field(self.kernel_size, self.n_blocks)
-
-
-_RECURRENT_CONSTRAINTS = {
-    "hidden_size": [Interval(Integral, 1, None, closed="left")],
-    "num_layers": [Interval(Integral, 1, None, closed="left")],
-    "bidirectional": ["boolean"],
-    "dropout": [Interval(Real, 0, 1, closed="both")],
-}
-
 
 @fill_shared_docs
-class LSTMLabeler(BaseSequenceLabeler):
+class LSTMLabeler(LSTMModel, BaseSequenceLabeler):
     """Stacked LSTM that labels every timestep.
 
     A (bidirectional) LSTM followed by a per-timestep linear layer. The reverse direction
@@ -209,15 +148,7 @@ class LSTMLabeler(BaseSequenceLabeler):
 
     Parameters
     ----------
-    hidden_size : int, default=64
-        Hidden units per direction and layer.
-    num_layers : int, default=2
-        Stacked LSTM layers.
-    bidirectional : bool, default=True
-        Run each layer in both time directions. With False the model is causal: the label at
-        step ``t`` depends on steps ``<= t`` alone (next-step prediction, streaming).
-    dropout : float, default=0.0
-        Dropout between LSTM layers, as in :class:`torch.nn.LSTM`.
+    {model}
     {shared}
 
     Attributes
@@ -241,31 +172,9 @@ class LSTMLabeler(BaseSequenceLabeler):
     True
     """
 
-    # bf16 autocast was faster on a CPU with native bf16 (benchmarks/RESULTS.md, section 1),
-    # but a sequence's probabilities then moved with its batch mates by more than the 1e-5 of
-    # the batch-invariance tests, so "auto" stays fp32: bf16 is an explicit choice here.
-    _module = LSTM
-    _streams_when = "bidirectional=False"
-
-    @classmethod
-    def _demo_params(cls, quick):
-        if quick:
-            return {"num_layers": 1}, {"hidden_size": [4, 8]}
-        return {"num_layers": 1}, {"hidden_size": [32, 64], "lr": [3e-3, 1e-2]}
-
-    @classmethod
-    def _test_params(cls):
-        return {
-            "quick": dict(hidden_size=16, num_layers=2, max_epochs=2),
-            "learns": dict(hidden_size=32, num_layers=1, max_epochs=20),
-            "causal": dict(bidirectional=False),
-            "one_way": dict(bidirectional=False),
-        }
-
-    _module_params = ("hidden_size", "num_layers", "bidirectional", "dropout")
     _parameter_constraints = {
         **BaseSequenceLabeler._parameter_constraints,
-        **_RECURRENT_CONSTRAINTS,
+        **LSTMModel._model_constraints,
     }
 
     def __init__(
@@ -325,7 +234,7 @@ class LSTMLabeler(BaseSequenceLabeler):
 
 
 @fill_shared_docs
-class ConvLSTMLabeler(BaseSequenceLabeler):
+class ConvLSTMLabeler(ConvLSTMModel, BaseSequenceLabeler):
     """Convolution front end, LSTM over a shortened sequence, one label per input timestep.
 
     A ``'same'`` 1-D convolution with ReLU extracts features at every timestep; max-pooling by
@@ -340,21 +249,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
 
     Parameters
     ----------
-    n_filters : int, default=32
-        Channels of the convolution.
-    kernel_size : int, default=8
-        Width of the convolution, in timesteps.
-    pool_size : int, default=4
-        Max-pooling window and stride; a sequence of length ``T`` gives the LSTM
-        ``ceil(T / pool_size)`` steps.
-    hidden_size : int, default=64
-        Hidden units per direction and layer of the LSTM.
-    num_layers : int, default=1
-        Stacked LSTM layers.
-    bidirectional : bool, default=True
-        Run each LSTM layer in both time directions.
-    dropout : float, default=0.0
-        Dropout between LSTM layers, as in :class:`torch.nn.LSTM`.
+    {model}
     {shared}
 
     Attributes
@@ -379,41 +274,9 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
     True
     """
 
-    _module = ConvLSTM
-    _streams_when = "bidirectional=False, after a delay"
-    # Its steps are so cheap that a batch's fixed cost outweighs padding: fuller batches
-    # trained and predicted faster (benchmarks/RESULTS.md, "Padding-aware batches").
-    _batch_overhead_timesteps = None
-
-    @classmethod
-    def _demo_params(cls, quick):
-        if quick:
-            return {"n_filters": 4, "hidden_size": 4}, {"pool_size": [2, 4]}
-        return {"hidden_size": 32}, {"kernel_size": [5, 8], "pool_size": [2, 4]}
-
-    @classmethod
-    def _test_params(cls):
-        return {
-            "quick": dict(n_filters=8, hidden_size=16, max_epochs=2),
-            "learns": dict(n_filters=32, hidden_size=32, max_epochs=15),
-            "one_way": dict(bidirectional=False),
-        }
-
-    _module_params = (
-        "n_filters",
-        "kernel_size",
-        "pool_size",
-        "hidden_size",
-        "num_layers",
-        "bidirectional",
-        "dropout",
-    )
     _parameter_constraints = {
         **BaseSequenceLabeler._parameter_constraints,
-        **_RECURRENT_CONSTRAINTS,
-        "n_filters": [Interval(Integral, 1, None, closed="left")],
-        "kernel_size": [Interval(Integral, 1, None, closed="left")],
-        "pool_size": [Interval(Integral, 1, None, closed="left")],
+        **ConvLSTMModel._model_constraints,
     }
 
     def __init__(
@@ -479,7 +342,7 @@ class ConvLSTMLabeler(BaseSequenceLabeler):
 
 
 @fill_shared_docs
-class MultiStageTCNLabeler(BaseSequenceLabeler):
+class MultiStageTCNLabeler(MultiStageTCNModel, BaseSequenceLabeler):
     """A TCN followed by refinement stages over its probabilities (as MS-TCN).
 
     Stage 1 is a :class:`TCNLabeler`'s network; each further stage is another TCN that sees
@@ -490,19 +353,7 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
 
     Parameters
     ----------
-    n_filters : int, default=64
-        Channels of every block of every stage.
-    kernel_size : int, default=5
-        Taps of every convolution.
-    n_blocks : int, default=4
-        Residual blocks per stage; the receptive field of a stage doubles with each.
-    n_stages : int, default=2
-        Stages in all; 1 is a plain TCN.
-    dropout : float, default=0.1
-        Dropout after each convolution.
-    causal : bool, default=False
-        Every stage pads on the left only, so the label at step ``t`` depends on steps
-        ``<= t`` alone.
+    {model}
     {shared}
 
     Attributes
@@ -528,12 +379,9 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
     True
     """
 
-    _module = MultiStageTCN
-    _streams_when = "always; causal=True labels each sample at once"
-    _module_params = ("n_filters", "kernel_size", "n_blocks", "n_stages", "dropout", "causal")
     _parameter_constraints = {
-        **TCNLabeler._parameter_constraints,
-        "n_stages": [Interval(Integral, 1, None, closed="left")],
+        **BaseSequenceLabeler._parameter_constraints,
+        **MultiStageTCNModel._model_constraints,
     }
 
     def __init__(
@@ -594,26 +442,3 @@ class MultiStageTCNLabeler(BaseSequenceLabeler):
         self.min_segment_length = min_segment_length
         self.decoder_lag = decoder_lag
         self.prior_weight = prior_weight
-
-    @property
-    def receptive_field_(self):
-        check_is_fitted(self)
-        return self.net_.module_.receptive_field
-
-    def _min_train_length(self):
-        # as for the TCN: windows much longer than the field, of all stages together
-        return 4 * (self.n_stages * (receptive_field(self.kernel_size, self.n_blocks) - 1) + 1)
-
-    @classmethod
-    def _demo_params(cls, quick):
-        if quick:
-            return {"n_blocks": 2}, {"n_filters": [4, 8]}
-        return {}, {"n_filters": [16, 32], "n_stages": [2, 3]}
-
-    @classmethod
-    def _test_params(cls):
-        return {
-            "quick": dict(n_filters=16, kernel_size=3, n_blocks=2, n_stages=2, max_epochs=2),
-            "learns": dict(n_filters=32, kernel_size=3, n_blocks=3, n_stages=2, max_epochs=15),
-            "causal": dict(causal=True),
-        }

@@ -42,8 +42,9 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _REGISTRY, BaseSequenceLabeler
+from ._base import _REGISTRY
 from ._data.validation import check_class_weight
+from ._labeling import BaseSequenceLabeler
 from ._training.device import SUPPORTED_DEVICE_TYPES, resolve_device
 from .preprocessing import SequenceScaler
 
@@ -872,8 +873,8 @@ def _fit_from_file(
     net = estimator._make_net(
         estimator._device_policy(device),
         n_features=n_features_in,
-        n_classes=len(classes),
-        class_weight=None,  # a loss weight: used only by a new fit, which computes its own
+        # no class weights: a loss weight, used only by a new fit, which computes its own
+        n_outputs=len(classes),
         shuffle_seed=0,
         split_seed=0,
     )

@@ -112,8 +112,12 @@ class LabelStream:
             check_is_fitted(step)
         # The same checks, and errors, as predict: the decoder's kernels index with these.
         labeler._validate_params()
-        if output not in ("proba", "labels"):
-            raise ValueError(f"output must be 'proba' or 'labels'; got {output!r}.")
+        kinds = labeler._stream_output_kinds
+        if output not in kinds:
+            raise ValueError(
+                f"output of a {type(labeler).__name__}'s stream must be one of {kinds}; got "
+                f"{output!r}."
+            )
         self._labeler, self._transforms, self._output = labeler, list(transforms), output
         # what the carried state and the outputs belong to: a refit replaces these objects
         self._fitted = _fitted_objects([*self._transforms, labeler])
@@ -130,10 +134,10 @@ class LabelStream:
                     else f"This {name} has no streaming form (look_ahead={module.look_ahead}, "
                     "but neither a carried state nor a bounded context)."
                 )
-                from .labelers import all_labelers
+                from ._base import _REGISTRY
 
-                which = "; ".join(f"{c.__name__}: {c._streams_when}" for c in all_labelers())
-                raise ValueError(f"{why} Labelers that stream ({which}).") from None
+                which = "; ".join(f"{c.__name__}: {c._streams_when}" for c in _REGISTRY.values())
+                raise ValueError(f"{why} Estimators that stream ({which}).") from None
             self._core = _Windows(labeler)
         self.delay = module.look_ahead
         # Labels of a decoding labeler come from fixed-lag decoding, one state per stream,
@@ -272,16 +276,19 @@ class LabelStream:
         return x
 
     def _finish(self, ids, logits, closing=False):
-        """Probabilities or labels per id from logits (n, n_classes) per id (missing: none)."""
-        classes = self._labeler.classes_
+        """The outputs per id from the module's outputs (n, n_outputs) per id (missing: none):
+        labels here (decoding is per stream), anything else the estimator's task's."""
+        labeler = self._labeler
         out = {}
         for sid in ids:
             z = logits.get(sid)
             if z is None:
-                z = torch.zeros(0, len(classes))
-            if self._output == "proba":
-                out[sid] = torch.softmax(z.float(), dim=-1).cpu().numpy()
-            elif self._decoder is None:
+                z = torch.zeros(0, labeler._n_net_outputs)
+            if self._output != "labels":
+                out[sid] = labeler._stream_outputs(z, self._output)
+                continue
+            classes = labeler.classes_
+            if self._decoder is None:
                 out[sid] = classes[z.argmax(-1).cpu().numpy()]
             else:
                 state = self._decoding[sid]

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from sk_seqlabel._training.net import smoothing_loss
+from sk_seqlabel._training.losses import smoothing_loss
 
 
 def test_the_smoothing_loss_is_the_truncated_squared_change_over_real_pairs():

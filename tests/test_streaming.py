@@ -16,8 +16,8 @@ from sk_seqlabel import (
     MultiStageTCNLabeler,
     SequenceScaler,
     TCNLabeler,
+    all_estimators,
 )
-from sk_seqlabel.labelers import all_labelers
 from sk_seqlabel.modules.conv_lstm import ConvLSTM
 from sk_seqlabel.modules.lstm import LSTM
 from sk_seqlabel.modules.ms_tcn import MultiStageTCN
@@ -219,8 +219,8 @@ def test_models_that_need_the_whole_future_refuse_and_name_those_that_stream(mak
     clf = make().fit(*tiny_data)
     with pytest.raises(ValueError, match="whole future") as refused:
         clf.start_stream()
-    # every registered labeler, with the keywords under which it streams
-    for cls in all_labelers():
+    # every registered estimator, with the keywords under which it streams
+    for cls in all_estimators():
         assert f"{cls.__name__}: {cls._streams_when}" in str(refused.value)
     assert "ConvLSTMLabeler: bidirectional=False" in str(refused.value)
 

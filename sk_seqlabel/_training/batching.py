@@ -40,7 +40,9 @@ class SequenceDataset(Dataset):
     Parameters
     ----------
     X : list of ndarray of shape (T_i, n_features), dtype float32
-    y : list of ndarray of shape (T_i,), dtype int64, optional
+    y : list of ndarray of shape (T_i,), dtype int64, or of shape (T_i, n_outputs), float32, \
+optional
+        Class codes (``PAD_LABEL`` where a step has no label) or values (NaN where none).
     weights : list of ndarray of shape (T_i,), dtype float32, optional
         A weight for every timestep's loss; items then carry it as a third element.
 
@@ -120,9 +122,9 @@ def check_split_weights(dataset_train, dataset_valid=None, class_weight=None):
     Traceback (most recent call last):
     ...
     ValueError: The validation side of the early-stopping split (1 sequence) has a loss \
-weight of 0 at every timestep (sample_weight times class_weight), so every validation loss \
-would be 0 and early stopping would compare nothing. Give some of these sequences non-zero \
-weights, change the split (random_state, validation_fraction or groups), or set \
+weight of 0 at every timestep (no target, or sample_weight times class_weight 0), so every \
+validation loss would be 0 and early stopping would compare nothing. Give some of these \
+sequences non-zero weights, change the split (random_state, validation_fraction or groups), or set \
 early_stopping=False.
     """
     nothing = "so training would learn nothing. Give some of"
@@ -152,21 +154,26 @@ early_stopping=False.
         ]
     for dataset, side, consequence in sides:
         parent, indices = _parent_and_indices(dataset)
-        if parent.y is None or (parent.weights is None and class_weight is None):
+        if parent.y is None:
             continue
         if not any(_has_weight(parent, i, class_weight) for i in indices):
             n = len(indices)
             raise ValueError(
                 f"The {side} ({n} sequence{'s' * (n != 1)}) has a loss weight of 0 at every "
-                f"timestep (sample_weight times class_weight), {consequence}"
+                "timestep (no target, or sample_weight times class_weight 0), "
+                f"{consequence}"
             )
 
 
 def _has_weight(dataset, i, class_weight):
     """Whether some timestep of sequence ``i`` counts in the loss."""
-    counts = np.ones(len(dataset.y[i]), dtype=bool)
+    y = np.asarray(dataset.y[i])
+    if y.dtype.kind == "f":  # values: a step counts where some target has one
+        counts = ~np.isnan(y.reshape(len(y), -1)).all(axis=1)
+    else:
+        counts = y != PAD_LABEL
     if class_weight is not None:
-        counts = np.asarray(class_weight)[dataset.y[i]] > 0
+        counts &= np.asarray(class_weight)[np.maximum(y, 0)] > 0
     if dataset.weights is not None:
         counts &= np.asarray(dataset.weights[i]) > 0
     return bool(counts.any())
@@ -422,8 +429,9 @@ def collate_padded(items, round_lengths=False):
         ``{"x": tensor (batch, time, n_features) float32, zeros beyond each length,
         "lengths": tensor (batch,) int64}``, and ``"weight"`` (batch, time) float32 when the
         items carry loss weights (zeros beyond each length).
-    y : tensor (batch, time) int64 or None
-        Labels, ``PAD_LABEL`` beyond each length; None when the items carry no labels.
+    y : tensor (batch, time) int64, tensor (batch, time, n_outputs) float32, or None
+        Class codes with ``PAD_LABEL`` beyond each length, or float targets with NaN beyond
+        it; None when the items carry no targets.
 
     Examples
     --------
@@ -439,7 +447,15 @@ def collate_padded(items, round_lengths=False):
     # convert every item to a tensor.
     xb = np.zeros((len(items), T, n_features), dtype=np.float32)
     has_y = items[0][1] is not None
-    yb = np.full((len(items), T), PAD_LABEL, dtype=np.int64) if has_y else None
+    yb = None
+    if has_y:
+        # Class codes pad with PAD_LABEL, values (float targets) with NaN: each loss skips
+        # its own marker, the same one a step the user left without a target carries.
+        y0 = np.asarray(items[0][1])
+        if y0.dtype.kind == "f":
+            yb = np.full((len(items), T, *y0.shape[1:]), np.nan, dtype=np.float32)
+        else:
+            yb = np.full((len(items), T, *y0.shape[1:]), PAD_LABEL, dtype=np.int64)
     for row, (x, y, *_) in enumerate(items):
         xb[row, : len(x)] = x
         if has_y:

@@ -30,7 +30,6 @@ import zlib
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from torch.utils.data import Subset
@@ -38,7 +37,7 @@ from torch.utils.data import Subset
 from .batching import PAD_LABEL, SequenceDataset, bucketed_loader, check_split_weights
 from .device import torch_settings
 
-__all__ = ["PlannedProgressBar", "SequenceNet", "TimestepAccuracy", "TimestepCrossEntropy"]
+__all__ = ["PlannedProgressBar", "SequenceNet", "TimestepAccuracy"]
 
 #: Calls of :meth:`SequenceNet.inference` in progress, per net: ``[count, module mode before
 #: the first]``. Kept outside the net so that a fitted net holds nothing of a call (and stays
@@ -140,60 +139,12 @@ class PlannedProgressBar(ProgressBar):
             super().on_epoch_end(net, **kwargs)
 
 
-class TimestepCrossEntropy(torch.nn.CrossEntropyLoss):
-    """Cross-entropy averaged over real timesteps (``PAD_LABEL`` targets are ignored).
-
-    Parameters
-    ----------
-    class_weight : sequence of float, optional
-        Weight of each class, applied per timestep, as scikit-learn's ``class_weight``. Given
-        as plain numbers so that the net's stored keyword arguments hold no tensor.
-    """
-
-    def __init__(self, class_weight=None):
-        weight = None if class_weight is None else torch.tensor(class_weight, dtype=torch.float32)
-        super().__init__(weight=weight, ignore_index=PAD_LABEL)
-
-    def forward(self, logits, target, sample_weight=None):
-        """Mean loss over real timesteps; with ``sample_weight`` (one per timestep), weighted.
-
-        The weighted mean is ``sum(w * c[y] * loss) / sum(w * c[y])`` with class weights
-        ``c`` (1 without): the unweighted loss when every ``w`` is 1.
-        """
-        if sample_weight is None:
-            return super().forward(logits, target)
-        losses = F.cross_entropy(
-            logits, target, weight=self.weight, ignore_index=PAD_LABEL, reduction="none"
-        )
-        real = target != PAD_LABEL
-        class_weight = (
-            real.to(logits.dtype)
-            if self.weight is None
-            else self.weight[target.clamp(min=0)] * real
-        )
-        w = sample_weight.to(logits.dtype)
-        return (losses * w).sum() / (class_weight * w).sum().clamp(min=torch.finfo(w.dtype).tiny)
-
-
-def smoothing_loss(logits, real, truncation):
-    """MS-TCN's smoothing loss: truncated squared change of log-probabilities between steps.
-
-    The mean, over pairs of adjacent steps that are both real (``real`` (batch, time) bool),
-    of ``min((log p_t - log p_{t-1})^2, truncation^2)`` per class, with the earlier step's
-    log-probabilities detached, as in the paper. Zero when no pair is real.
-    """
-    log_p = torch.log_softmax(logits.float(), dim=-1)
-    change = (log_p[:, 1:] - log_p[:, :-1].detach()) ** 2
-    change = change.clamp(max=truncation**2).mean(dim=-1)  # (batch, time - 1)
-    pairs = real[:, 1:] & real[:, :-1]
-    return (change * pairs).sum() / pairs.sum().clamp(min=1)
-
-
 class SequenceNet(NeuralNet):
     """A skorch ``NeuralNet`` whose batches are padded sequences.
 
     The module is called as ``module(x=..., lengths=...)`` and returns logits
-    (batch, time, n_classes); targets are (batch, time) with ``PAD_LABEL`` at padded steps.
+    (batch, time, n_outputs); the targets are what the task's criterion scores them against
+    (:mod:`~sk_seqlabel._training.losses`), with its marker at padded steps.
 
     Parameters
     ----------
@@ -216,11 +167,9 @@ class SequenceNet(NeuralNet):
     #: The loaders of the fit in progress, by ``training``; None outside :meth:`fit_loop`.
     _fit_loaders = None
 
-    def __init__(self, module, *args, policy, smoothing=0.0, smoothing_truncation=4.0, **kwargs):
+    def __init__(self, module, *args, policy, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.policy = policy
-        self.smoothing = smoothing
-        self.smoothing_truncation = smoothing_truncation
 
     @property
     def precision(self):
@@ -399,27 +348,15 @@ class SequenceNet(NeuralNet):
         self.history.record(prefix + "_batch_count", len(batches))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        # Cross-entropy with ignore_index=PAD_LABEL averages over real timesteps only, each
-        # weighted by its class weight (criterion__weight), as scikit-learn's class_weight does.
-        # In training, the module's intermediate outputs (pop_auxiliary_logits: MS-TCN's
-        # earlier stages) add the same loss each.
-        # With sample weights (X["weight"], one per timestep), each step's loss is weighted.
-        y_true = y_true.to(y_pred.device, non_blocking=True)
-        real = y_true != PAD_LABEL  # (batch, time)
-        y_true = y_true.reshape(-1)
+        # The task's criterion (_training/losses.py) skips steps without a target and weighs
+        # the others (X["weight"]: one sample weight per timestep). In training, the module's
+        # intermediate outputs (pop_auxiliary_logits: MS-TCN's earlier stages) add the same
+        # loss each.
         weight = X.get("weight") if isinstance(X, dict) else None
-        if weight is not None:
-            weight = weight.to(y_pred.device, non_blocking=True).reshape(-1)
         extra = self.module_.pop_auxiliary_logits() if training else []
-        loss = 0.0
-        for logits in [y_pred, *extra]:
-            flat = logits.reshape(-1, logits.shape[-1]).float()
-            loss = loss + self.criterion_(flat, y_true, sample_weight=weight)
-            if self.smoothing:
-                loss = loss + self.smoothing * smoothing_loss(
-                    logits, real, self.smoothing_truncation
-                )
-        return loss
+        return sum(
+            self.criterion_(logits, y_true, sample_weight=weight) for logits in [y_pred, *extra]
+        )
 
     @contextlib.contextmanager
     def inference(self, policy=None):

@@ -38,7 +38,7 @@ __all__ = ["SequenceModule"]
 class SequenceModule(nn.Module):
     """Base class of the sequence modules: the methods and attributes the net calls.
 
-    Subclasses take ``n_features`` and ``n_classes`` as their first two arguments (the net
+    Subclasses take ``n_features`` and ``n_outputs`` as their first two arguments (the net
     passes them) and any hyperparameters as keywords.
 
     Attributes
@@ -88,7 +88,7 @@ class SequenceModule(nn.Module):
 
         Returns
         -------
-        torch.Tensor of shape (batch, time, n_classes)
+        torch.Tensor of shape (batch, time, n_outputs)
             Logits; values at padded steps are arbitrary.
         """
         raise NotImplementedError("Must be overridden in subclass")
@@ -106,7 +106,7 @@ class SequenceModule(nn.Module):
 
         Returns
         -------
-        list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
+        list of torch.Tensor of shape (T_i, n_outputs), float32, on the CPU
 
         A module with a bounded ``context`` gets this for free: each chunk of outputs is
         computed from its inputs extended by the context on both sides, which is everything
@@ -150,7 +150,7 @@ class SequenceModule(nn.Module):
 
         Returns
         -------
-        logits : torch.Tensor of shape (n_streams, time_out, n_classes)
+        logits : torch.Tensor of shape (n_streams, time_out, n_outputs)
             Row ``i`` holds, at its first ``n_final[i]`` steps, the outputs that became final,
             following those of the previous calls; the rest is arbitrary. ``time_out == time``
             for a causal module.
@@ -179,7 +179,7 @@ class SequenceModule(nn.Module):
 
         Returns
         -------
-        logits : torch.Tensor of shape (n_streams, time_out, n_classes)
+        logits : torch.Tensor of shape (n_streams, time_out, n_outputs)
             Row ``i`` holds the outputs still owed at its first ``n_final[i]`` steps.
         n_final : torch.Tensor of shape (n_streams,), int64
             Outputs still owed per stream.
@@ -190,7 +190,7 @@ class SequenceModule(nn.Module):
         """Intermediate logits of the last training-mode forward pass, for the loss; cleared.
 
         The net adds the same loss, over the same real timesteps, for each of them to the loss
-        of the output (deep supervision). Each is (batch, time, n_classes). Modules without
+        of the output (deep supervision). Each is (batch, time, n_outputs). Modules without
         intermediate outputs keep this default: none.
         """
         return []

@@ -33,7 +33,7 @@ def forward_chunked_by_context(module, x, chunk_length):
 
     Returns
     -------
-    torch.Tensor of shape (T, n_classes), float32, on the CPU
+    torch.Tensor of shape (T, n_outputs), float32, on the CPU
     """
     before, after = module.context
     step = max(1, chunk_length - before - after)

@@ -39,8 +39,9 @@ class ConvLSTM(SequenceModule):
     ----------
     n_features : int
         Number of input features per timestep.
-    n_classes : int
-        Number of classes (output logits per timestep).
+    n_outputs : int
+        Outputs per timestep: one logit per class for a labeler, one value per target for a
+        regressor (the task decides the head; the module does not know it).
     n_filters : int, default=32
         Output channels of the convolution.
     kernel_size : int, default=8
@@ -69,7 +70,7 @@ class ConvLSTM(SequenceModule):
     lstm : torch.nn.LSTM
         The recurrent part (``batch_first=True``) over pooled steps.
     head : torch.nn.Linear
-        Maps ``hidden_size * num_directions + n_filters`` features to ``n_classes`` logits.
+        Maps ``hidden_size * num_directions + n_filters`` features to ``n_outputs`` logits.
     low_precision_recurrence : bool
         Whether an enclosing autocast may run the LSTM in lower precision; set by
         :meth:`configure_runtime`.
@@ -80,7 +81,7 @@ class ConvLSTM(SequenceModule):
     Examples
     --------
     >>> import torch
-    >>> model = ConvLSTM(n_features=3, n_classes=4, n_filters=8, hidden_size=8)
+    >>> model = ConvLSTM(n_features=3, n_outputs=4, n_filters=8, hidden_size=8)
     >>> x, lengths = torch.randn(2, 10, 3), torch.tensor([10, 3])
     >>> model(x, lengths).shape
     torch.Size([2, 10, 4])
@@ -108,7 +109,7 @@ class ConvLSTM(SequenceModule):
     def __init__(
         self,
         n_features,
-        n_classes,
+        n_outputs,
         n_filters=32,
         kernel_size=8,
         pool_size=4,
@@ -135,7 +136,7 @@ class ConvLSTM(SequenceModule):
             # nn.LSTM warns about dropout with a single layer, where it is a no-op anyway
             dropout=dropout if num_layers > 1 else 0.0,
         )
-        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1) + n_filters, n_classes)
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1) + n_filters, n_outputs)
 
     def forward(self, x, lengths):
         """Compute logits for every timestep.
@@ -150,7 +151,7 @@ class ConvLSTM(SequenceModule):
 
         Returns
         -------
-        torch.Tensor of shape (batch, time, n_classes)
+        torch.Tensor of shape (batch, time, n_outputs)
             Logits; values at padded steps are arbitrary.
         """
         n_steps, pool = x.shape[1], self.pool_size
@@ -330,7 +331,7 @@ class ConvLSTM(SequenceModule):
 
         Returns
         -------
-        list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
+        list of torch.Tensor of shape (T_i, n_outputs), float32, on the CPU
         """
         return [self._forward_chunked_one(x, max_batch_timesteps) for x in xs]
 

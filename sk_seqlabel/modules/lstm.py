@@ -25,8 +25,9 @@ class LSTM(SequenceModule):
     ----------
     n_features : int
         Number of input features per timestep.
-    n_classes : int
-        Number of classes (output logits per timestep).
+    n_outputs : int
+        Outputs per timestep: one logit per class for a labeler, one value per target for a
+        regressor (the task decides the head; the module does not know it).
     hidden_size : int, default=64
         Hidden units per direction and layer.
     num_layers : int, default=2
@@ -46,7 +47,7 @@ class LSTM(SequenceModule):
     lstm : torch.nn.LSTM
         The recurrent layers (``batch_first=True``), with standard parameter names.
     head : torch.nn.Linear
-        Maps ``hidden_size * num_directions`` features to ``n_classes`` logits.
+        Maps ``hidden_size * num_directions`` features to ``n_outputs`` logits.
     low_precision_recurrence : bool
         Whether an enclosing autocast may run the LSTM layers in lower precision (see
         :func:`run_lstm`); set by :meth:`configure_runtime`.
@@ -58,7 +59,7 @@ class LSTM(SequenceModule):
     Examples
     --------
     >>> import torch
-    >>> model = LSTM(n_features=3, n_classes=4, hidden_size=8)
+    >>> model = LSTM(n_features=3, n_outputs=4, hidden_size=8)
     >>> x, lengths = torch.randn(2, 10, 3), torch.tensor([10, 6])
     >>> model(x, lengths).shape
     torch.Size([2, 10, 4])
@@ -95,7 +96,7 @@ class LSTM(SequenceModule):
     def __init__(
         self,
         n_features,
-        n_classes,
+        n_outputs,
         hidden_size=64,
         num_layers=2,
         bidirectional=True,
@@ -115,7 +116,7 @@ class LSTM(SequenceModule):
             # nn.LSTM warns about dropout with a single layer, where it is a no-op anyway
             dropout=dropout if num_layers > 1 else 0.0,
         )
-        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_classes)
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_outputs)
 
     def forward(self, x, lengths):
         """Compute logits for every timestep.
@@ -130,7 +131,7 @@ class LSTM(SequenceModule):
 
         Returns
         -------
-        torch.Tensor of shape (batch, time, n_classes)
+        torch.Tensor of shape (batch, time, n_outputs)
             Logits; values at padded steps are arbitrary.
         """
         return self.head(run_lstm(self.lstm, x, lengths, self.path, self.low_precision_recurrence))
@@ -174,7 +175,7 @@ class LSTM(SequenceModule):
 
         Returns
         -------
-        list of torch.Tensor of shape (T_i, n_classes), float32, on the CPU
+        list of torch.Tensor of shape (T_i, n_outputs), float32, on the CPU
         """
         device, out = self.head.weight.device, [None] * len(xs)
         order = sorted(range(len(xs)), key=lambda i: -len(xs[i]))

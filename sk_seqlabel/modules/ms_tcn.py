@@ -11,11 +11,16 @@ from .tcn import TCN
 __all__ = ["MultiStageTCN"]
 
 
+#: What a refinement stage may see of the previous stage's logits (``stage_input``).
+_STAGE_INPUTS = ("softmax", "sigmoid", "identity")
+
+
 class MultiStageTCN(SequenceModule):
     """A :class:`~sk_seqlabel.modules.tcn.TCN` followed by refinement TCNs (as MS-TCN).
 
     Stage 1 maps the input features to logits; each later stage sees only the previous
-    stage's class probabilities (softmax of its logits) and maps them to new logits. A
+    stage's outputs, read as the task's head reads them (``stage_input``: class
+    probabilities, the softmax of its logits, for a labeler) and maps them to new logits. A
     refinement stage learns which label sequences are plausible (short flickers, impossible
     transitions) from the probabilities alone, which is what cleans up segment boundaries.
     The output is the last stage's logits. In training, every stage's logits count in the loss
@@ -29,12 +34,16 @@ class MultiStageTCN(SequenceModule):
     ----------
     n_features : int
         Input channels.
-    n_classes : int
+    n_outputs : int
         Output logits per timestep (and the input channels of the refinement stages).
     n_filters, kernel_size, n_blocks, dropout, causal, path
         As for :class:`~sk_seqlabel.modules.tcn.TCN`, for every stage.
     n_stages : int, default=2
         Stages in all: 1 is a plain TCN.
+    stage_input : {"softmax", "sigmoid", "identity"}, default="softmax"
+        What a refinement stage sees of the previous stage's logits: class probabilities
+        (one class per step), independent label probabilities (several labels per step),
+        or the values themselves (regression). The estimator's task chooses it.
 
     Attributes
     ----------
@@ -48,7 +57,7 @@ class MultiStageTCN(SequenceModule):
     Examples
     --------
     >>> import torch
-    >>> net = MultiStageTCN(n_features=3, n_classes=4, n_filters=8, kernel_size=3, n_blocks=2)
+    >>> net = MultiStageTCN(n_features=3, n_outputs=4, n_filters=8, kernel_size=3, n_blocks=2)
     >>> net.receptive_field, net.look_ahead
     (25, 12)
     >>> net(torch.randn(2, 20, 3), torch.tensor([20, 7])).shape
@@ -60,7 +69,7 @@ class MultiStageTCN(SequenceModule):
     def __init__(
         self,
         n_features: int,
-        n_classes: int,
+        n_outputs: int,
         n_filters: int = 64,
         kernel_size: int = 5,
         n_blocks: int = 4,
@@ -68,8 +77,13 @@ class MultiStageTCN(SequenceModule):
         dropout: float = 0.1,
         causal: bool = False,
         path: str = "conv",
+        stage_input: str = "softmax",
     ):
         super().__init__()
+        if stage_input not in _STAGE_INPUTS:
+            raise ValueError(f"stage_input must be one of {_STAGE_INPUTS}; got {stage_input!r}.")
+        # a name, not a function: the module is pickled with the estimator
+        self.stage_input = stage_input
         hyper = dict(
             n_filters=n_filters,
             kernel_size=kernel_size,
@@ -79,7 +93,7 @@ class MultiStageTCN(SequenceModule):
             path=path,
         )
         self.stages = nn.ModuleList(
-            TCN(n_features if i == 0 else n_classes, n_classes, **hyper) for i in range(n_stages)
+            TCN(n_features if i == 0 else n_outputs, n_outputs, **hyper) for i in range(n_stages)
         )
         self.context = tuple(sum(stage.context[i] for stage in self.stages) for i in (0, 1))
         self.receptive_field = self.context[0] + self.context[1] + 1
@@ -92,14 +106,21 @@ class MultiStageTCN(SequenceModule):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Map ``x`` (batch, time, n_features) to the last stage's logits.
 
-        Returns logits of shape (batch, time, n_classes); ``lengths`` as for :class:`TCN`.
+        Returns logits of shape (batch, time, n_outputs); ``lengths`` as for :class:`TCN`.
         """
         logits = self.stages[0](x, lengths)
         earlier = []
         for stage in self.stages[1:]:
             earlier.append(logits)
-            logits = stage(torch.softmax(logits, dim=-1), lengths)
+            logits = stage(self._stage_input(logits), lengths)
         self._earlier_logits = earlier if self.training else []
+        return logits
+
+    def _stage_input(self, logits):
+        if self.stage_input == "softmax":
+            return torch.softmax(logits, dim=-1)
+        if self.stage_input == "sigmoid":
+            return torch.sigmoid(logits)
         return logits
 
     def pop_auxiliary_logits(self):
@@ -116,7 +137,7 @@ class MultiStageTCN(SequenceModule):
         logits, new_state = x, []
         for i, (stage, carried) in enumerate(zip(self.stages, state, strict=True)):
             logits, _, carried = stage.forward_stream(
-                logits if i == 0 else torch.softmax(logits, dim=-1), lengths, carried
+                logits if i == 0 else self._stage_input(logits), lengths, carried
             )
             new_state.append(carried)
         return logits, lengths, new_state

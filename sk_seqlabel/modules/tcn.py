@@ -176,7 +176,7 @@ class TCN(SequenceModule):
     ----------
     n_features : int
         Input channels.
-    n_classes : int
+    n_outputs : int
         Output logits per timestep.
     n_filters : int, default=64
         Channels of every block.
@@ -204,7 +204,7 @@ class TCN(SequenceModule):
     Examples
     --------
     >>> import torch
-    >>> net = TCN(n_features=3, n_classes=4, n_filters=8, kernel_size=3, n_blocks=2)
+    >>> net = TCN(n_features=3, n_outputs=4, n_filters=8, kernel_size=3, n_blocks=2)
     >>> net.receptive_field
     13
     >>> x = torch.randn(2, 20, 3)
@@ -217,7 +217,7 @@ class TCN(SequenceModule):
     def __init__(
         self,
         n_features: int,
-        n_classes: int,
+        n_outputs: int,
         n_filters: int = 64,
         kernel_size: int = 5,
         n_blocks: int = 4,
@@ -241,14 +241,14 @@ class TCN(SequenceModule):
             )
             for i in range(n_blocks)
         )
-        self.head = nn.Linear(n_filters, n_classes)
+        self.head = nn.Linear(n_filters, n_outputs)
         self.receptive_field = receptive_field(kernel_size, n_blocks)
         convs = [conv for block in self.blocks for conv in (block.conv1, block.conv2)]
         # Output t depends on inputs t - context[0] .. t + context[1], nothing else.
         self.context = (sum(c.pad_left for c in convs), sum(c.pad_right for c in convs))
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Map ``x`` (batch, time, n_features) to logits (batch, time, n_classes).
+        """Map ``x`` (batch, time, n_features) to logits (batch, time, n_outputs).
 
         ``lengths`` (batch,) gives each sequence's real length, on the CPU or on ``x``'s
         device; outputs at padded steps are arbitrary, and padded input values never reach a
