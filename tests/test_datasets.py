@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 
 from sk_seqlabel.datasets import (
+    ACTIVITY_NAMES,
     _bayes_limit,
     _load_basic_motions,
     _markov_tables,
     _sample_chain,
     load_activity_soft_sensor,
     load_activity_streams,
+    load_overlapping_activities,
     make_event_masks,
     make_filtered_signals,
     make_markov_songs,
@@ -717,6 +719,57 @@ def test_overlapping_events_add_their_signatures_where_labels_are_on():
 def test_overlapping_events_reject_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_overlapping_events(**kwargs)
+
+
+# --- load_overlapping_activities -----------------------------------------------------------------
+
+
+def test_overlapping_activities_shapes_and_one_or_two_labels_per_step():
+    X, y = load_overlapping_activities("test", n_streams=6, random_state=0)
+    for x, labels in zip(X, y, strict=True):
+        assert x.dtype == np.float32 and x.shape[1] == 6
+        assert labels.dtype == np.int64 and labels.shape == (len(x), 4)
+        assert set(labels.sum(axis=1).tolist()) <= {1, 2}
+
+
+def test_overlapping_activities_are_the_sum_of_two_labelled_recordings():
+    X, y, overlap = load_overlapping_activities(n_streams=8, random_state=1, return_overlap=True)
+    recordings, activities = _load_basic_motions("train")
+    assert overlap.label_names == ACTIVITY_NAMES == tuple(sorted(ACTIVITIES))
+    for x, labels, offset in zip(X, y, overlap.offsets, strict=True):
+        # Before the offset one stream alone: each step is a step of a recording of its label.
+        for t in (0, offset - 1) if offset > 0 else ():
+            assert labels[t].sum() == 1
+            activity = ACTIVITY_NAMES[int(labels[t].argmax())]
+            assert np.any(np.all(recordings[activities == activity] == x[t], axis=-1))
+    pooled = np.concatenate(y)
+    assert overlap.realised_overlap == pytest.approx((pooled.sum(axis=1) == 2).mean())
+    assert 0.2 < overlap.realised_overlap < 0.5
+
+
+def test_overlapping_activities_first_stream_is_the_activity_stream_draw():
+    # The first of the two streams is drawn as load_activity_streams draws one: with no
+    # second stream overlapping yet (t < offset), the channels are the activity stream's.
+    X, y, overlap = load_overlapping_activities(n_streams=1, random_state=3, return_overlap=True)
+    streams, labels = load_activity_streams(n_streams=1, random_state=3)
+    offset = overlap.offsets[0]
+    np.testing.assert_array_equal(X[0][:offset], streams[0][:offset])
+    names = np.array(ACTIVITY_NAMES)[y[0][:offset].argmax(axis=1)]
+    np.testing.assert_array_equal(names, labels[0][:offset])
+
+
+def test_overlapping_activities_do_not_write_the_cached_recordings():
+    X, _ = load_overlapping_activities(n_streams=2, random_state=0)
+    X[0][:] = 0
+    again, _ = load_overlapping_activities(n_streams=2, random_state=0)
+    assert again[0].any()
+
+
+def test_overlapping_activities_reject_bad_arguments():
+    with pytest.raises(ValueError, match="split must be"):
+        load_overlapping_activities("valid")
+    with pytest.raises(ValueError, match="max_crop"):
+        load_overlapping_activities(max_crop=101)
 
 
 # --- mask_labels ---------------------------------------------------------------------------------
