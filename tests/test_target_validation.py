@@ -7,6 +7,7 @@ import pytest
 from sk_seqlabel._data.targets import (
     check_continuous_targets,
     check_multilabel_targets,
+    check_partial_targets,
     labelled_masks,
     target_kind,
 )
@@ -304,3 +305,56 @@ def test_target_kind_refuses_mixed_dimensions_and_all_missing():
         target_kind([np.array([0, 1]), np.array([[0, 1]])])
     with pytest.raises(ValueError, match="y has no labelled step"):
         target_kind([np.array([np.nan, np.nan])])
+
+
+# --- check_partial_targets -----------------------------------------------------------------------
+
+
+def test_partial_targets_mask_missing_steps_and_pool_only_labelled_ones():
+    y = [np.array([0, -1, 2]), np.array([-1, 2])]
+    y_list, masks, pooled = check_partial_targets(y, X2, missing_label=-1)
+    assert [m.tolist() for m in masks] == [[True, False, True], [False, True]]
+    assert pooled.tolist() == [0, 2, 2] and pooled.dtype.kind == "i"
+    # Every step holds a real class, so an encoder fitted on the pooled labels takes them all.
+    assert set(np.concatenate(y_list).tolist()) <= {0, 2}
+
+
+def test_partial_targets_read_none_in_strings_and_nan_in_floats():
+    _, masks, pooled = check_partial_targets([["run", None, "sit"], ["sit", None]], X2)
+    assert pooled.tolist() == ["run", "sit", "sit"] and masks[1].tolist() == [True, False]
+    _, masks, pooled = check_partial_targets(
+        [np.array([1.0, np.nan, 0.0]), np.array([np.nan, 1.0])], X2
+    )
+    assert pooled.tolist() == [1.0, 0.0, 1.0] and masks[0].tolist() == [True, False, True]
+
+
+def test_partial_targets_a_sequence_without_any_label_is_allowed():
+    _, masks, pooled = check_partial_targets([[0, 1, 1], [None, None]], X2)
+    assert not masks[1].any() and pooled.tolist() == [0, 1, 1]
+
+
+def test_partial_targets_without_any_label_are_refused():
+    with pytest.raises(ValueError, match="y has no labelled step"):
+        check_partial_targets([[None] * 3, [None] * 2], X2)
+
+
+def test_partial_targets_keep_check_targets_errors_and_positions():
+    with pytest.raises(TypeError, match=r"y\[0\] holds str labels but y\[1\] holds int labels"):
+        check_partial_targets([["a", None, "b"], [0, 1]], X2)
+    with pytest.raises(ValueError, match=r"non-integral label 0.5 at position 2"):
+        check_partial_targets([[np.nan, 1, 0.5], [1.0, 0.0]], X2)
+    with pytest.raises(ValueError, match=r"y\[1\] has 3 labels but X\[1\] has 2 timesteps"):
+        check_partial_targets([[0, 1, 1], [0, 1, 1]], X2)
+
+
+def test_partial_targets_keep_minus_one_a_label_by_default():
+    _, masks, pooled = check_partial_targets([[-1, 1, 1], [1, -1]], X2)
+    assert all(m.all() for m in masks) and sorted(set(pooled.tolist())) == [-1, 1]
+
+
+def test_partial_targets_do_not_modify_y():
+    y = [np.array([0.0, np.nan, 1.0]), np.array([np.nan, 1.0])]
+    copies = [a.copy() for a in y]
+    check_partial_targets(y, X2)
+    for a, b in zip(y, copies, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -20,12 +20,20 @@ import pandas as pd
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _get_feature_names
 
-from .validation import _is_sequence_container, _reject_single_sequence, check_same_lengths
+from .validation import (
+    _is_sequence_container,
+    _label_kind_of_type,
+    _reject_single_sequence,
+    check_label_sequences,
+    check_same_lengths,
+    check_targets,
+)
 
 __all__ = [
     "check_continuous_targets",
     "check_missing_label",
     "check_multilabel_targets",
+    "check_partial_targets",
     "labelled_masks",
     "target_kind",
 ]
@@ -468,3 +476,75 @@ def target_kind(y, *, missing_label=None):
     else:
         values = np.where(absent, present[0], values)
     return type_of_target(values, input_name="y")
+
+
+def check_partial_targets(y, X_list, *, missing_label=None):
+    """Validate one-class-per-step labels of which some steps are missing.
+
+    Missing steps (NaN, None, ``pd.NA``, or ``missing_label`` when given) are filled with a
+    label the data holds, then every sequence goes through
+    :func:`~sk_seqlabel._data.validation.check_targets` as a fully labelled one would: the
+    same checks and messages, with positions that are the sequence's own. The masks say
+    which steps are real. Integer labels marked missing by NaN arrive as floats and stay
+    floats (their classes are then 0.0, 1.0, ...).
+
+    Parameters
+    ----------
+    y : list of array-like of shape (T_i,) or ndarray of shape (n_sequences, T)
+        One label (or the missing marker) per timestep.
+    X_list : list of ndarray of shape (T_i, n_features)
+        Output of :func:`~sk_seqlabel._data.validation.check_sequences`.
+    missing_label : None, number or str, default=None
+        The marker of a step without a label, besides NaN and None.
+
+    Returns
+    -------
+    y_list : list of ndarray of shape (T_i,)
+        The labels, with each missing step holding some label of the data, so that encoders
+        see one type; use only where ``masks`` is True.
+    masks : list of ndarray of shape (T_i,), dtype bool
+        True where a step is labelled.
+    pooled : ndarray of shape (n_labelled,)
+        The labelled steps' labels, pooled (for ``classes_`` and class weights).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel._data.targets import check_partial_targets
+    >>> X_list = [np.zeros((3, 1)), np.zeros((2, 1))]
+    >>> y_list, masks, pooled = check_partial_targets([["a", None, "b"], [None, "a"]], X_list)
+    >>> [m.tolist() for m in masks], pooled
+    ([[True, False, True], [False, True]], array(['a', 'b', 'a'], dtype='<U1'))
+    >>> check_partial_targets([[0, 1, 0.5], [1, -1]], X_list, missing_label=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown label type: continuous. y[0] holds the non-integral label 0.5 at \
+position 2; a labeler needs discrete classes (ints, strings, bools, or floats with integral \
+values).
+    """
+    y_list = check_label_sequences(y, name="y")
+    masks = labelled_masks(y_list, missing_label=missing_label)
+    check_same_lengths(
+        y_list, [range(n) for n in _lengths(X_list)], names=("y", "X"), what=("labels", "timesteps")
+    )
+    first = next((i for i, m in enumerate(masks) if m.any()), None)
+    if first is None:
+        raise ValueError(
+            "y has no labelled step: every label is missing (NaN, None or "
+            f"missing_label={missing_label!r}); label at least one timestep."
+        )
+    filler = y_list[first][masks[first]][0]
+    filled = []
+    for yi, mask in zip(y_list, masks, strict=True):
+        if not mask.all():
+            own = yi[mask]
+            yi = yi.copy()
+            yi[~mask] = own[0] if own.size else filler
+        if yi.dtype == object and len({_label_kind_of_type(type(v)) for v in yi}) == 1:
+            # An object array of one kind (None removed) gets its own dtype, as a list would;
+            # a mix stays object so that check_targets names it.
+            yi = np.asarray(yi.tolist())
+        filled.append(yi)
+    y_list, _ = check_targets(filled, filled)
+    pooled = np.concatenate([yi[m] for yi, m in zip(y_list, masks, strict=True)])
+    return y_list, masks, pooled
