@@ -696,8 +696,9 @@ def load_activity_streams(
     40 for training and 40 for testing, of students doing one of four activities (standing,
     walking, running, badminton) for 10 seconds with a smart watch, sampled at 10 Hz into 100
     timesteps of 6 channels, the 3 axes of an accelerometer and of a gyroscope (the source does
-    not document which column is which). The values are left as the data set gives them; scale
-    them (for example with ``SequenceScaler``) before training.
+    not name the columns; :func:`load_activity_soft_sensor` says why channels 0-2 are taken as the
+    accelerometer). The values are left as the data set gives them; scale them (for example
+    with ``SequenceScaler``) before training.
 
     Each stream joins several cropped recordings end to end:
 
