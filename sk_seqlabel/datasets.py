@@ -1,8 +1,12 @@
-"""Data sets for sequence labelling: synthetic generators and real activity streams.
+"""Data sets for per-timestep tasks: synthetic generators and real activity streams.
 
 Every function follows the package's data contract: ``X`` is a list of float32 arrays of shape
-``(T_i, n_features)`` and ``y`` a list of 1-D label arrays of shape ``(T_i,)``, with lengths that
-differ between sequences. All are seeded, so the same ``random_state`` gives the same data.
+``(T_i, n_features)`` and ``y`` a list of per-step targets with lengths that differ between
+sequences: 1-D label arrays ``(T_i,)``, 0/1 tables ``(T_i, n_labels)`` for multi-label tasks
+(:func:`make_overlapping_events`), float tables ``(T_i, n_targets)`` for regression
+(:func:`make_filtered_signals`, :func:`load_activity_soft_sensor`). :func:`mask_labels` hides
+labels as partial annotation does. All are seeded, so the same ``random_state`` gives the same
+data.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state, check_scalar
 
 __all__ = [
+    "ACTIVITY_NAMES",
+    "load_activity_soft_sensor",
     "load_activity_streams",
+    "load_overlapping_activities",
     "make_event_masks",
+    "make_filtered_signals",
     "make_markov_songs",
+    "make_overlapping_events",
     "make_rare_segments",
     "make_sequence_labeling",
+    "mask_labels",
 ]
 
 # Smallest distance between two class means of make_sequence_labeling (noise=1.0 is its std).
@@ -686,8 +696,9 @@ def load_activity_streams(
     40 for training and 40 for testing, of students doing one of four activities (standing,
     walking, running, badminton) for 10 seconds with a smart watch, sampled at 10 Hz into 100
     timesteps of 6 channels, the 3 axes of an accelerometer and of a gyroscope (the source does
-    not document which column is which). The values are left as the data set gives them; scale
-    them (for example with ``SequenceScaler``) before training.
+    not name the columns; :func:`load_activity_soft_sensor` says why channels 0-2 are taken as the
+    accelerometer). The values are left as the data set gives them; scale them (for example
+    with ``SequenceScaler``) before training.
 
     Each stream joins several cropped recordings end to end:
 
@@ -744,6 +755,24 @@ def load_activity_streams(
     >>> sorted(set(np.concatenate(y).tolist()))
     ['badminton', 'running', 'standing', 'walking']
     """
+    recordings, activities, n_crops, crop, n_streams = _check_stream_arguments(
+        split, n_streams, min_recordings, max_recordings, min_crop, max_crop
+    )
+    rng = check_random_state(random_state)
+
+    X, y, ids = [], [], []
+    for _ in range(n_streams):
+        stream, stream_ids = _draw_stream(recordings, activities, n_crops, crop, rng)
+        X.append(stream)
+        y.append(activities[stream_ids])
+        ids.append(stream_ids)
+    if return_recording_ids:
+        return X, y, ids
+    return X, y
+
+
+def _check_stream_arguments(split, n_streams, min_recordings, max_recordings, min_crop, max_crop):
+    """The checked arguments of the activity streams, and the recordings of ``split``."""
     if split not in ("train", "test"):
         raise ValueError(f'split must be "train" or "test", got {split!r}.')
     n_streams = _check_int(n_streams, "n_streams", min_val=1)
@@ -755,25 +784,633 @@ def load_activity_streams(
     min_crop = _check_int(min_crop, "min_crop", min_val=1, max_val=recording_length)
     max_crop = _check_int(max_crop, "max_crop", min_val=1, max_val=recording_length)
     _check_range(min_crop, max_crop, "min_crop", "max_crop")
+    return recordings, activities, (min_recordings, max_recordings), (min_crop, max_crop), n_streams
+
+
+def _draw_stream(recordings, activities, n_crops, crop, rng):
+    """One stream of crops of different activities: ``(x, recording id of every step)``."""
+    recording_length = recordings.shape[1]
+    crops, crop_ids = [], []
+    previous = None
+    for _ in range(rng.randint(n_crops[0], n_crops[1] + 1)):
+        candidates = np.flatnonzero(activities != previous)
+        recording = int(rng.choice(candidates))
+        length = int(rng.randint(crop[0], crop[1] + 1))
+        start = int(rng.randint(0, recording_length - length + 1))
+        crops.append(recordings[recording, start : start + length])
+        crop_ids.append(np.full(length, recording, dtype=np.int64))
+        previous = activities[recording]
+    return np.concatenate(crops), np.concatenate(crop_ids)
+
+
+def make_filtered_signals(
+    n_sequences=100,
+    *,
+    min_length=50,
+    max_length=200,
+    n_features=3,
+    n_targets=2,
+    n_taps=5,
+    noise=0.1,
+    random_state=None,
+    return_floor=False,
+):
+    """Generate a per-timestep regression task: targets are a known causal filter of the inputs.
+
+    The construction, step by step:
+
+    1. One causal FIR filter per input-target pair is drawn once per call: taps
+       ``h[k, j, l]`` (target ``k``, input ``j``, lag ``l`` in ``0 .. n_taps - 1``) standard
+       normal, then each target's taps scaled together to unit norm, so that a noise-free
+       target has variance 1 wherever the whole filter lies inside the sequence.
+    2. Sequence lengths are drawn log-uniformly from ``[min_length, max_length]`` (as in
+       :func:`make_sequence_labeling`).
+    3. The inputs are independent standard normal (white) at every step and channel.
+    4. ``y[t, k] = sum_j sum_l h[k, j, l] * x[t - l, j] + noise * e[t, k]``, with ``x`` taken
+       as 0 before the sequence starts (the zero padding of a causal convolution) and ``e``
+       standard normal.
+
+    The best possible mean squared error of any predictor is the noise variance ``noise**2``
+    per target, reached by the filter itself; with ``noise=0`` a linear causal model with
+    ``n_taps`` lags recovers y exactly (R² = 1). ``return_floor=True`` also returns the filter,
+    the noise-free targets and the realised floor.
+
+    Parameters
+    ----------
+    n_sequences : int, default=100
+        Number of sequences.
+    min_length, max_length : int, default=50, 200
+        Inclusive bounds of the sequence lengths.
+    n_features : int, default=3
+        Input channels.
+    n_targets : int, default=2
+        Target channels.
+    n_taps : int, default=5
+        Length of each filter, at least 1: ``y[t]`` depends on ``x[t - n_taps + 1 .. t]``.
+    noise : float, default=0.1
+        Standard deviation of the Gaussian noise added to the targets, at least 0.
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator that makes the output reproducible. The filter depends on it: draw
+        training and test sequences in one call and split them.
+    return_floor : bool, default=False
+        If True, also return the ground truth.
+
+    Returns
+    -------
+    X : list of ndarray of shape (T_i, n_features), dtype float32
+    y : list of ndarray of shape (T_i, n_targets), dtype float32
+    floor : :class:`~sklearn.utils.Bunch`
+        Only if ``return_floor=True``, with the keys:
+
+        - ``mse`` (float): the expected best mean squared error, ``noise**2``.
+        - ``realised_mse`` (float): the mean squared error of the noise-free targets on ``y``,
+          over all steps and targets; it differs from ``mse`` by sampling error alone.
+        - ``filters`` (ndarray of shape (n_targets, n_features, n_taps), float64): the taps.
+        - ``y_clean`` (list of ndarray of shape (T_i, n_targets), float32): the targets
+          without noise.
+
+    See Also
+    --------
+    load_activity_soft_sensor : A real regression task: gyroscope from accelerometer.
+
+    Examples
+    --------
+    >>> from sk_seqlabel.datasets import make_filtered_signals
+    >>> X, y, floor = make_filtered_signals(n_sequences=50, random_state=0, return_floor=True)
+    >>> X[0].shape[1], y[0].shape[1], y[0].dtype
+    (3, 2, dtype('float32'))
+    >>> round(floor.mse, 4), bool(abs(floor.realised_mse - floor.mse) < 0.1 * floor.mse)
+    (0.01, True)
+    """
+    n_sequences = _check_int(n_sequences, "n_sequences", min_val=1)
+    min_length = _check_int(min_length, "min_length", min_val=1)
+    max_length = _check_int(max_length, "max_length", min_val=1)
+    _check_range(min_length, max_length, "min_length", "max_length")
+    n_features = _check_int(n_features, "n_features", min_val=1)
+    n_targets = _check_int(n_targets, "n_targets", min_val=1)
+    n_taps = _check_int(n_taps, "n_taps", min_val=1)
+    noise = float(check_scalar(noise, "noise", numbers.Real, min_val=0))
     rng = check_random_state(random_state)
 
-    X, y, ids = [], [], []
-    for _ in range(n_streams):
-        n_crops = rng.randint(min_recordings, max_recordings + 1)
-        crops, crop_ids = [], []
-        previous = None
-        for _ in range(n_crops):
-            candidates = np.flatnonzero(activities != previous)
-            recording = int(rng.choice(candidates))
-            length = int(rng.randint(min_crop, max_crop + 1))
-            start = int(rng.randint(0, recording_length - length + 1))
-            crops.append(recordings[recording, start : start + length])
-            crop_ids.append(np.full(length, recording, dtype=np.int64))
-            previous = activities[recording]
-        stream_ids = np.concatenate(crop_ids)
-        X.append(np.concatenate(crops))
-        y.append(activities[stream_ids])
-        ids.append(stream_ids)
-    if return_recording_ids:
-        return X, y, ids
+    filters = rng.standard_normal((n_targets, n_features, n_taps))
+    filters /= np.linalg.norm(filters.reshape(n_targets, -1), axis=1)[:, None, None]
+    X, y, y_clean, squared = [], [], [], 0.0
+    for length in _log_uniform_lengths(min_length, max_length, n_sequences, rng):
+        x = rng.standard_normal((length, n_features))
+        clean = np.zeros((length, n_targets))
+        for lag in range(min(n_taps, length)):
+            # x[t - lag] for t >= lag; the steps before the start contribute 0.
+            clean[lag:] += x[: length - lag] @ filters[:, :, lag].T
+        target = clean + noise * rng.standard_normal((length, n_targets))
+        X.append(x.astype(np.float32))
+        y.append(target.astype(np.float32))
+        y_clean.append(clean.astype(np.float32))
+        squared += float(((y[-1] - y_clean[-1]).astype(np.float64) ** 2).sum())
+    if not return_floor:
+        return X, y
+    n_values = sum(len(t) for t in y) * n_targets
+    floor = Bunch(mse=noise**2, realised_mse=squared / n_values, filters=filters, y_clean=y_clean)
+    return X, y, floor
+
+
+#: Channels of BasicMotions: the accelerometer's x, y, z, then the gyroscope's (see
+#: load_activity_soft_sensor for why this order).
+_ACCELEROMETER, _GYROSCOPE = slice(0, 3), slice(3, 6)
+
+
+def load_activity_soft_sensor(
+    split="train",
+    *,
+    n_streams=20,
+    min_recordings=3,
+    max_recordings=8,
+    min_crop=30,
+    max_crop=100,
+    random_state=0,
+    return_activities=False,
+):
+    """Load the activity streams as a soft-sensor regression: the gyroscope from the accelerometer.
+
+    The streams are those of :func:`load_activity_streams` with the same arguments (the same
+    recordings, crops and split): ``X`` is their first three channels, ``y`` their last three.
+    BasicMotions' description says the watch records "3D accelerometer and a 3D gyroscope"
+    in that order without naming the columns; the data agree with channels 0-2 being the
+    accelerometer and 3-5 the gyroscope: the mean of each of channels 3-5 over every
+    activity's recordings is within 0.25 of 0, as an angular rate over a repeated motion is,
+    while channels 0-2 have means up to 4.8 (running). Values are as the data set gives them.
+
+    There is no known floor: how much of the rotation the accelerations determine is what a
+    model measures. The activity labels can be returned as well, to score per activity.
+
+    Parameters
+    ----------
+    split : {"train", "test"}, default="train"
+        Which recordings the streams are built from.
+    n_streams, min_recordings, max_recordings, min_crop, max_crop, random_state
+        As in :func:`load_activity_streams`.
+    return_activities : bool, default=False
+        If True, also return the activity of every timestep.
+
+    Returns
+    -------
+    X : list of ndarray of shape (T_i, 3), dtype float32
+        Accelerometer x, y, z.
+    y : list of ndarray of shape (T_i, 3), dtype float32
+        Gyroscope x, y, z.
+    activities : list of ndarray of shape (T_i,), dtype str
+        Only if ``return_activities=True``: the labels of :func:`load_activity_streams`.
+
+    See Also
+    --------
+    make_filtered_signals : A synthetic regression task with a known floor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel.datasets import load_activity_soft_sensor, load_activity_streams
+    >>> X, y = load_activity_soft_sensor("train", n_streams=4, random_state=0)
+    >>> X[0].shape[1], y[0].shape[1], y[0].dtype
+    (3, 3, dtype('float32'))
+    >>> streams, _ = load_activity_streams("train", n_streams=4, random_state=0)
+    >>> bool(np.array_equal(np.hstack([X[0], y[0]]), streams[0]))
+    True
+    """
+    streams, activities = load_activity_streams(
+        split,
+        n_streams=n_streams,
+        min_recordings=min_recordings,
+        max_recordings=max_recordings,
+        min_crop=min_crop,
+        max_crop=max_crop,
+        random_state=random_state,
+    )
+    X = [np.ascontiguousarray(s[:, _ACCELEROMETER]) for s in streams]
+    y = [np.ascontiguousarray(s[:, _GYROSCOPE]) for s in streams]
+    if return_activities:
+        return X, y, activities
     return X, y
+
+
+def make_overlapping_events(
+    n_sequences=100,
+    *,
+    min_length=200,
+    max_length=1000,
+    n_features=6,
+    n_labels=3,
+    min_event_length=20,
+    max_event_length=100,
+    event_fraction=0.3,
+    amplitude=1.5,
+    noise=1.0,
+    random_state=None,
+    return_overlap=False,
+):
+    """Generate a multi-label task: independent event types that overlap and add up.
+
+    The construction, step by step:
+
+    1. Each label ``k`` gets a signature drawn once per call: a unit vector ``w_k`` of channel
+       weights (standard normal, normalised) and a frequency ``f_k``, the labels' frequencies
+       evenly spaced in 0.05..0.25 cycles per step, in random order.
+    2. Sequence lengths are drawn log-uniformly from ``[min_length, max_length]``.
+    3. Each label is on and off independently of the others: events of lengths uniform in
+       ``[min_event_length, max_event_length]`` alternate with gaps of geometric lengths whose
+       mean makes the label on for about ``event_fraction`` of the steps; a sequence starts
+       inside an event with probability ``event_fraction``.
+    4. Every step of every channel is Gaussian noise of standard deviation ``noise``; during an
+       event of label ``k``, ``amplitude * sin(2 pi f_k t + phase) * w_k`` is added (a random
+       phase per event). Overlapping events add up, as sounds do.
+
+    Since labels are independent, the expected fraction of steps with two labels or more on is
+    ``1 - (1 - p)**L - L p (1 - p)**(L - 1)`` for ``p = event_fraction`` and ``L = n_labels``:
+    0.216 with the defaults. ``return_overlap=True`` returns it and the realised rates.
+
+    Parameters
+    ----------
+    n_sequences : int, default=100
+        Number of sequences.
+    min_length, max_length : int, default=200, 1000
+        Inclusive bounds of the sequence lengths.
+    n_features : int, default=6
+        Channels.
+    n_labels : int, default=3
+        Event types, at least 2.
+    min_event_length, max_event_length : int, default=20, 100
+        Inclusive bounds of the event lengths.
+    event_fraction : float, default=0.3
+        Share of the steps each label is on, in (0, 1).
+    amplitude : float, default=1.5
+        Amplitude of an event's oscillation.
+    noise : float, default=1.0
+        Standard deviation of the noise.
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator that makes the output reproducible. The signatures depend on it:
+        draw training and test sequences in one call and split them.
+    return_overlap : bool, default=False
+        If True, also return the overlap rates.
+
+    Returns
+    -------
+    X : list of ndarray of shape (T_i, n_features), dtype float32
+    y : list of ndarray of shape (T_i, n_labels), dtype int64
+        1 where label ``k`` is on, 0 elsewhere.
+    overlap : :class:`~sklearn.utils.Bunch`
+        Only if ``return_overlap=True``, with the keys ``expected_overlap`` (float, the
+        formula above), ``realised_overlap`` (float, the share of steps with two labels or
+        more on), ``label_fraction`` (ndarray of shape (n_labels,), the share of steps each
+        label is on), ``signatures`` (ndarray of shape (n_labels, n_features)) and
+        ``frequencies`` (ndarray of shape (n_labels,)).
+
+    See Also
+    --------
+    make_event_masks : One binary event type among decoys.
+
+    Examples
+    --------
+    >>> from sk_seqlabel.datasets import make_overlapping_events
+    >>> X, y, overlap = make_overlapping_events(n_sequences=50, random_state=0,
+    ...                                         return_overlap=True)
+    >>> X[0].shape[1], y[0].shape[1], y[0].dtype
+    (6, 3, dtype('int64'))
+    >>> round(overlap.expected_overlap, 3), bool(abs(overlap.realised_overlap - 0.216) < 0.05)
+    (0.216, True)
+    """
+    n_sequences = _check_int(n_sequences, "n_sequences", min_val=1)
+    min_length = _check_int(min_length, "min_length", min_val=1)
+    max_length = _check_int(max_length, "max_length", min_val=1)
+    _check_range(min_length, max_length, "min_length", "max_length")
+    n_features = _check_int(n_features, "n_features", min_val=1)
+    n_labels = _check_int(n_labels, "n_labels", min_val=2)
+    min_event_length = _check_int(min_event_length, "min_event_length", min_val=1)
+    max_event_length = _check_int(max_event_length, "max_event_length", min_val=1)
+    _check_range(min_event_length, max_event_length, "min_event_length", "max_event_length")
+    p = float(
+        check_scalar(
+            event_fraction,
+            "event_fraction",
+            numbers.Real,
+            min_val=0,
+            max_val=1,
+            include_boundaries="neither",
+        )
+    )
+    amplitude = float(check_scalar(amplitude, "amplitude", numbers.Real, min_val=0))
+    noise = float(check_scalar(noise, "noise", numbers.Real, min_val=0))
+    rng = check_random_state(random_state)
+
+    signatures = rng.standard_normal((n_labels, n_features))
+    signatures /= np.linalg.norm(signatures, axis=1, keepdims=True)
+    frequencies = rng.permutation(np.linspace(0.05, 0.25, n_labels))
+    mean_event = (min_event_length + max_event_length) / 2
+    # On for mean_event steps, off for mean_gap: on a share mean_event / (mean_event +
+    # mean_gap) = p of the time. A geometric gap is at least one step.
+    mean_gap = max(mean_event * (1 - p) / p, 1.0)
+    X, y = [], []
+    for length in _log_uniform_lengths(min_length, max_length, n_sequences, rng):
+        x = noise * rng.standard_normal((length, n_features))
+        labels = np.zeros((length, n_labels), dtype=np.int64)
+        for k in range(n_labels):
+            on = rng.uniform() < p
+            start = 0
+            while start < length:
+                if on:
+                    event = int(rng.randint(min_event_length, max_event_length + 1))
+                    if start == 0:  # the sequence starts inside an event
+                        event = int(rng.randint(1, event + 1))
+                    stop = min(start + event, length)
+                    phase = rng.uniform(0, 2 * np.pi)
+                    wave = np.sin(2 * np.pi * frequencies[k] * np.arange(stop - start) + phase)
+                    x[start:stop] += amplitude * wave[:, None] * signatures[k]
+                    labels[start:stop, k] = 1
+                else:
+                    stop = start + int(rng.geometric(1.0 / mean_gap))
+                start, on = stop, not on
+        X.append(x.astype(np.float32))
+        y.append(labels)
+    if not return_overlap:
+        return X, y
+    pooled = np.concatenate(y)
+    overlap = Bunch(
+        expected_overlap=1 - (1 - p) ** n_labels - n_labels * p * (1 - p) ** (n_labels - 1),
+        realised_overlap=float((pooled.sum(axis=1) >= 2).mean()),
+        label_fraction=pooled.mean(axis=0),
+        signatures=signatures,
+        frequencies=frequencies,
+    )
+    return X, y, overlap
+
+
+def mask_labels(
+    y,
+    *,
+    fraction=None,
+    per_segment=False,
+    stretch_length=None,
+    missing_label=None,
+    random_state=None,
+):
+    """Hide labels as partial annotation does: keep some stretches, or one step per segment.
+
+    Returns a copy of ``y`` in which only some steps keep their label and the others hold the
+    missing marker; ``y`` itself is never modified. Exactly one of two ways:
+
+    - ``fraction``: each sequence keeps ``max(1, round(fraction * T_i))`` steps, in contiguous
+      stretches of ``stretch_length`` steps (the last one shorter; one stretch per sequence
+      when ``stretch_length`` is None), as annotators label the parts they watched. The
+      stretches are shuffled and placed at random without overlapping: the unlabelled steps
+      are split into the gaps before, between and after them uniformly at random over all
+      ways of doing so. Two stretches may touch.
+    - ``per_segment=True``: exactly one step per segment keeps its label (timestamp
+      supervision), drawn uniformly inside the segment. A segment is a run of equal labels
+      (equal rows for multi-label sequences) between steps without a label.
+
+    The marker is ``missing_label`` when given (it is read as missing in ``y`` too); else NaN
+    for float labels, None for strings and objects (the result is an object array), and NaN
+    for integer and bool labels, returned as float. Steps already missing in ``y`` (NaN,
+    None, or ``missing_label``) stay missing. A multi-label sequence ``(T_i, n_labels)`` loses
+    whole steps (all its labels at once).
+
+    Parameters
+    ----------
+    y : list of array-like of shape (T_i,) or (T_i, n_labels), or ndarray of shape (n, T) or \
+(n, T, n_labels)
+        Label sequences.
+    fraction : float in (0, 1], default=None
+        Share of each sequence's steps that keeps its label.
+    per_segment : bool, default=False
+        Keep one step per segment instead.
+    stretch_length : int, default=None
+        Length of the labelled stretches with ``fraction``, at least 1; None for one stretch
+        per sequence.
+    missing_label : None, number or str, default=None
+        The marker to write (and to read as missing in ``y``), as the labelers'
+        ``missing_label``.
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator that makes the choice reproducible.
+
+    Returns
+    -------
+    y_masked : list of ndarray, or ndarray when y was an array
+        ``y`` with the hidden steps set to the marker, in the same shapes.
+
+    See Also
+    --------
+    sk_seqlabel._data.targets.labelled_masks : Which steps carry a label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel.datasets import mask_labels
+    >>> y = [np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 2])]
+    >>> mask_labels(y, fraction=0.4, random_state=0)[0]
+    array([nan, nan, nan, nan, nan, nan,  2.,  2.,  2.,  2.])
+    >>> mask_labels(y, per_segment=True, missing_label=-1, random_state=0)[0]
+    array([ 0, -1, -1, -1,  1,  2, -1, -1, -1, -1])
+    >>> y[0]  # unchanged
+    array([0, 0, 0, 1, 1, 2, 2, 2, 2, 2])
+    """
+    from ._data.targets import check_missing_label, labelled_masks
+
+    missing_label = check_missing_label(missing_label)
+    per_segment = bool(check_scalar(per_segment, "per_segment", (bool, np.bool_)))
+    if (fraction is None) == (not per_segment):
+        raise ValueError(
+            "Pass either fraction (the share of steps to keep) or per_segment=True (one "
+            "step per segment), not both and not neither."
+        )
+    if fraction is not None:
+        fraction = float(
+            check_scalar(
+                fraction, "fraction", numbers.Real, min_val=0, max_val=1, include_boundaries="right"
+            )
+        )
+    if stretch_length is not None:
+        if fraction is None:
+            raise ValueError("stretch_length applies to fraction only; drop it with per_segment.")
+        stretch_length = _check_int(stretch_length, "stretch_length", min_val=1)
+    rng = check_random_state(random_state)
+
+    as_array = isinstance(y, np.ndarray) and y.ndim in (2, 3)
+    if not as_array and not (isinstance(y, (list, tuple)) or isinstance(y, np.ndarray)):
+        raise TypeError(f"Expected a list of label sequences for y; got {type(y).__name__}.")
+    sequences = [np.asarray(yi) for yi in y]
+    for i, yi in enumerate(sequences):
+        if yi.ndim not in (1, 2):
+            raise ValueError(
+                f"y[{i}] has {yi.ndim} dimensions; label sequences are (T_i,) or (T_i, n_labels)."
+            )
+    given = labelled_masks(sequences, missing_label=missing_label)
+    out = []
+    for i, (yi, labelled) in enumerate(zip(sequences, given, strict=True)):
+        if labelled.ndim == 2:
+            labelled = labelled.all(axis=1)
+        if missing_label is not None and missing_label == missing_label:
+            _check_marker_fits(yi, missing_label, i)
+        if fraction is not None:
+            keep = _stretches(len(yi), fraction, stretch_length, rng) & labelled
+        else:
+            keep = _one_step_per_segment(yi, labelled, rng)
+        out.append(_with_marker(yi, keep, missing_label))
+    return np.stack(out) if as_array else out
+
+
+def _check_marker_fits(yi, missing_label, i):
+    """Refuse a marker that cannot be stored with the labels of ``y[i]``."""
+    text_marker, text_labels = isinstance(missing_label, str), yi.dtype.kind in "US"
+    if yi.dtype.kind != "O" and text_marker != text_labels:
+        raise TypeError(
+            f"missing_label={missing_label!r} cannot mark y[{i}], whose labels are of dtype "
+            f"{yi.dtype}; use a {'string' if text_labels else 'number'} or None."
+        )
+
+
+def _stretches(length, fraction, stretch_length, rng):
+    """Steps kept: ``max(1, round(fraction * length))`` in stretches at random places."""
+    n_keep = min(max(1, round(fraction * length)), length)
+    size = n_keep if stretch_length is None else stretch_length
+    sizes = [size] * (n_keep // size) + [n_keep % size] * bool(n_keep % size)
+    rng.shuffle(sizes)
+    n_gaps, free = len(sizes) + 1, length - n_keep
+    # Stars and bars: n_gaps - 1 bars among free + n_gaps - 1 slots split the free steps into
+    # n_gaps gaps (possibly empty), every split equally likely.
+    bars = np.sort(rng.choice(free + n_gaps - 1, size=n_gaps - 1, replace=False))
+    gaps = np.diff(np.concatenate([[-1], bars, [free + n_gaps - 1]])) - 1
+    keep = np.zeros(length, dtype=bool)
+    at = 0
+    for gap, stretch in zip(gaps, [*sizes, 0], strict=True):
+        at += int(gap)
+        keep[at : at + stretch] = True
+        at += stretch
+    return keep
+
+
+def _one_step_per_segment(yi, labelled, rng):
+    """One random step per run of equal labels (rows) among the labelled steps."""
+    flat = yi.reshape(len(yi), -1)
+    # A step without a label ends a run, so a NaN (never equal to itself) is never compared.
+    same = np.zeros(len(yi), dtype=bool)
+    if len(yi) > 1:
+        same[1:] = (flat[1:] == flat[:-1]).all(axis=1) & labelled[1:] & labelled[:-1]
+    keep = np.zeros(len(yi), dtype=bool)
+    starts = np.flatnonzero(labelled & ~same)
+    for start in starts:
+        stop = start + 1
+        while stop < len(yi) and same[stop]:
+            stop += 1
+        keep[rng.randint(start, stop)] = True
+    return keep
+
+
+def _with_marker(yi, keep, missing_label):
+    """A copy of ``yi`` with the steps not kept set to the marker."""
+    if missing_label is not None and missing_label == missing_label:
+        marker = missing_label
+        out = yi.astype(object) if yi.dtype.kind == "O" else yi.copy()
+        if out.dtype.kind in "US":
+            out = out.astype(np.result_type(out.dtype, np.array(marker).dtype))
+    elif yi.dtype.kind in "OUS":
+        marker, out = None, yi.astype(object)
+    else:
+        marker, out = np.nan, yi.astype(np.float64)
+    out[~keep] = marker
+    return out
+
+
+#: The activities of BasicMotions, sorted: the columns of load_overlapping_activities' y.
+ACTIVITY_NAMES = ("badminton", "running", "standing", "walking")
+
+
+def load_overlapping_activities(
+    split="train",
+    *,
+    n_streams=20,
+    min_recordings=3,
+    max_recordings=8,
+    min_crop=30,
+    max_crop=100,
+    random_state=0,
+    return_overlap=False,
+):
+    """Load a multi-label task from real recordings: two activity streams summed channel-wise.
+
+    Each sequence lays a second activity stream over a first one, as two watches worn at once
+    would read if their signals added up:
+
+    1. Two streams ``a`` and ``b`` are drawn independently as :func:`load_activity_streams`
+       draws one (from the recordings of ``split``, with the same crop arguments).
+    2. ``b`` starts at an offset drawn uniformly from ``0 .. len(a) - 1`` and is cut at the end
+       of ``a``; from there on the channels are ``a[t] + b[t - offset]``, before it ``a[t]``
+       alone. The sequence has ``len(a)`` steps.
+    3. ``y[t, k]`` is 1 when activity ``k`` (the columns in the order of
+       ``ACTIVITY_NAMES``: badminton, running, standing, walking) is the activity of ``a`` at
+       ``t`` or of ``b`` at ``t - offset``. Where both streams do the same activity one label
+       is on, elsewhere after the offset two are.
+
+    Up to half of the steps lie where ``b`` covers ``a`` (about half with a uniform offset, less
+    where ``b`` is shorter than what is left of ``a``), and about three in four of them have two
+    different activities, so about a third of the steps have two labels on (0.29, 0.37 and
+    0.36 with the defaults for seeds 0, 1 and 2; ``return_overlap=True`` returns the share).
+
+    Parameters
+    ----------
+    split : {"train", "test"}, default="train"
+        Which recordings the streams are built from; train and test share none.
+    n_streams, min_recordings, max_recordings, min_crop, max_crop, random_state
+        As in :func:`load_activity_streams`, for each of the two streams.
+    return_overlap : bool, default=False
+        If True, also return the realised overlap.
+
+    Returns
+    -------
+    X : list of ndarray of shape (T_i, 6), dtype float32
+        The summed channels.
+    y : list of ndarray of shape (T_i, 4), dtype int64
+        0/1 per activity (columns in ``ACTIVITY_NAMES`` order) and step.
+    overlap : :class:`~sklearn.utils.Bunch`
+        Only if ``return_overlap=True``, with the keys ``realised_overlap`` (float: the share
+        of steps with two labels on), ``offsets`` (ndarray of shape (n_streams,), int64: where
+        the second stream starts) and ``label_names`` (tuple of str: ``ACTIVITY_NAMES``).
+
+    See Also
+    --------
+    make_overlapping_events : A synthetic multi-label task with a stated overlap rate.
+
+    Examples
+    --------
+    >>> from sk_seqlabel.datasets import load_overlapping_activities
+    >>> X, y, overlap = load_overlapping_activities(n_streams=20, return_overlap=True)
+    >>> X[0].shape[1], y[0].shape[1], y[0].dtype
+    (6, 4, dtype('int64'))
+    >>> round(overlap.realised_overlap, 2), overlap.label_names[0]
+    (0.29, 'badminton')
+    """
+    recordings, activities, n_crops, crop, n_streams = _check_stream_arguments(
+        split, n_streams, min_recordings, max_recordings, min_crop, max_crop
+    )
+    rng = check_random_state(random_state)
+    column = {name: k for k, name in enumerate(ACTIVITY_NAMES)}
+    activity_columns = np.array([column[a] for a in activities], dtype=np.int64)
+    X, y, offsets = [], [], []
+    for _ in range(n_streams):
+        first, first_ids = _draw_stream(recordings, activities, n_crops, crop, rng)
+        second, second_ids = _draw_stream(recordings, activities, n_crops, crop, rng)
+        offset = int(rng.randint(len(first)))
+        width = min(len(second), len(first) - offset)
+        x = first.copy()
+        x[offset : offset + width] += second[:width]
+        labels = np.zeros((len(first), len(ACTIVITY_NAMES)), dtype=np.int64)
+        labels[np.arange(len(first)), activity_columns[first_ids]] = 1
+        labels[np.arange(offset, offset + width), activity_columns[second_ids[:width]]] = 1
+        X.append(x)
+        y.append(labels)
+        offsets.append(offset)
+    if not return_overlap:
+        return X, y
+    pooled = np.concatenate(y)
+    overlap = Bunch(
+        realised_overlap=float((pooled.sum(axis=1) == 2).mean()),
+        offsets=np.asarray(offsets, dtype=np.int64),
+        label_names=ACTIVITY_NAMES,
+    )
+    return X, y, overlap

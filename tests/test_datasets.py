@@ -4,15 +4,21 @@ import numpy as np
 import pytest
 
 from sk_seqlabel.datasets import (
+    ACTIVITY_NAMES,
     _bayes_limit,
     _load_basic_motions,
     _markov_tables,
     _sample_chain,
+    load_activity_soft_sensor,
     load_activity_streams,
+    load_overlapping_activities,
     make_event_masks,
+    make_filtered_signals,
     make_markov_songs,
+    make_overlapping_events,
     make_rare_segments,
     make_sequence_labeling,
+    mask_labels,
 )
 
 ACTIVITIES = {"badminton", "running", "standing", "walking"}
@@ -535,3 +541,345 @@ def test_rare_segments_are_rare_short_and_rarer_for_higher_classes():
 def test_imbalanced_generators_refuse_bad_parameters(make, bad):
     with pytest.raises(ValueError):
         make(5, **bad)
+
+
+# --- make_filtered_signals -----------------------------------------------------------------------
+
+
+def _lagged(x, n_taps):
+    """Columns x[t - l] for l in 0 .. n_taps - 1, zero before the start."""
+    return np.hstack(
+        [np.vstack([np.zeros((lag, x.shape[1])), x[: len(x) - lag]]) for lag in range(n_taps)]
+    )
+
+
+def test_make_filtered_signals_shapes_dtypes_and_lengths():
+    X, y = make_filtered_signals(
+        20, min_length=10, max_length=30, n_features=4, n_targets=3, random_state=0
+    )
+    assert len(X) == len(y) == 20
+    for x, t in zip(X, y, strict=True):
+        assert x.dtype == t.dtype == np.float32
+        assert x.shape[1] == 4 and t.shape == (len(x), 3)
+        assert 10 <= len(x) <= 30
+
+
+def test_make_filtered_signals_without_noise_is_recovered_exactly_by_a_causal_linear_model():
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import r2_score
+
+    X, y = make_filtered_signals(30, n_taps=4, noise=0.0, random_state=0)
+    features = np.vstack([_lagged(x.astype(np.float64), 4) for x in X])
+    targets = np.vstack(y)
+    model = LinearRegression(fit_intercept=False).fit(features[:2000], targets[:2000])
+    assert r2_score(targets[2000:], model.predict(features[2000:])) > 1 - 1e-6
+
+
+def test_make_filtered_signals_floor_is_the_noise_variance_and_the_filter_reaches_it():
+    X, y, floor = make_filtered_signals(80, n_taps=3, noise=0.5, random_state=1, return_floor=True)
+    assert floor.mse == 0.25
+    residual = np.vstack(y) - np.vstack(floor.y_clean)
+    assert floor.realised_mse == pytest.approx(np.mean(residual.astype(np.float64) ** 2))
+    assert floor.realised_mse == pytest.approx(0.25, rel=0.05)
+    # The returned filter applied to X gives the returned noise-free targets.
+    h = floor.filters
+    for x, clean in zip(X[:5], floor.y_clean[:5], strict=True):
+        direct = _lagged(x.astype(np.float64), 3) @ h.transpose(2, 1, 0).reshape(-1, h.shape[0])
+        np.testing.assert_allclose(direct, clean, atol=1e-5)
+
+
+def test_make_filtered_signals_targets_are_causal():
+    X, _, floor = make_filtered_signals(
+        1, min_length=40, max_length=40, noise=0.0, random_state=2, return_floor=True
+    )
+    x = X[0].astype(np.float64).copy()
+    x[25:] += 10.0
+    h = floor.filters
+    changed = _lagged(x, h.shape[2]) @ h.transpose(2, 1, 0).reshape(-1, h.shape[0])
+    np.testing.assert_allclose(changed[:25], floor.y_clean[0][:25], atol=1e-5)
+    assert not np.allclose(changed[25:], floor.y_clean[0][25:])
+
+
+def test_make_filtered_signals_noise_free_targets_have_unit_variance():
+    _, _, floor = make_filtered_signals(
+        100, min_length=200, max_length=200, random_state=0, return_floor=True
+    )
+    steady = np.vstack([clean[10:] for clean in floor.y_clean])  # past the filter's start
+    np.testing.assert_allclose(steady.var(axis=0), 1.0, rtol=0.05)
+
+
+def test_make_filtered_signals_is_deterministic_per_seed():
+    a, b = make_filtered_signals(5, random_state=3), make_filtered_signals(5, random_state=3)
+    for u, v in zip(a[1], b[1], strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n_taps": 0}, ValueError, "n_taps"),
+        ({"n_targets": 0}, ValueError, "n_targets"),
+        ({"noise": -0.1}, ValueError, "noise"),
+        ({"min_length": 9, "max_length": 3}, ValueError, "min_length=9 is greater"),
+        ({"n_features": 1.5}, TypeError, "n_features"),
+    ],
+)
+def test_make_filtered_signals_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        make_filtered_signals(**kwargs)
+
+
+# --- load_activity_soft_sensor -------------------------------------------------------------------
+
+
+def test_soft_sensor_splits_the_activity_streams_into_accelerometer_and_gyroscope():
+    X, y, activities = load_activity_soft_sensor(
+        "test", n_streams=5, random_state=1, return_activities=True
+    )
+    streams, labels = load_activity_streams("test", n_streams=5, random_state=1)
+    for x, t, s, a, b in zip(X, y, streams, activities, labels, strict=True):
+        assert x.shape == (len(s), 3) and t.shape == (len(s), 3) and t.dtype == np.float32
+        np.testing.assert_array_equal(np.hstack([x, t]), s)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_soft_sensor_targets_are_the_channels_that_average_zero_per_recording():
+    # Why channels 3-5 are taken as the gyroscope: an angular rate averages about zero over
+    # a recording of a repeated motion, an acceleration with gravity or a lean does not.
+    recordings, activities = _load_basic_motions("train")
+    means = np.stack([recordings[activities == a].mean(axis=(0, 1)) for a in ACTIVITIES])
+    assert np.abs(means[:, 3:]).max() < 0.25
+    assert np.abs(means[:, :3]).max() > 4
+
+
+def test_soft_sensor_does_not_alias_the_streams_or_the_cache():
+    X, y = load_activity_soft_sensor(n_streams=2)
+    assert X[0].flags.writeable and X[0].flags.c_contiguous and y[0].flags.c_contiguous
+    X[0][:] = 0
+    y[0][:] = 0
+    X2, y2 = load_activity_soft_sensor(n_streams=2)
+    assert X2[0].any() and y2[0].any()
+
+
+# --- make_overlapping_events ---------------------------------------------------------------------
+
+
+def test_overlapping_events_shapes_dtypes_and_binary_labels():
+    X, y = make_overlapping_events(
+        20, min_length=50, max_length=300, n_features=5, n_labels=4, random_state=0
+    )
+    for x, labels in zip(X, y, strict=True):
+        assert x.dtype == np.float32 and x.shape[1] == 5
+        assert labels.dtype == np.int64 and labels.shape == (len(x), 4)
+        assert set(np.unique(labels).tolist()) <= {0, 1}
+
+
+@pytest.mark.parametrize(("fraction", "n_labels"), [(0.3, 3), (0.2, 4), (0.5, 2)])
+def test_overlapping_events_have_the_stated_label_and_overlap_rates(fraction, n_labels):
+    _, y, overlap = make_overlapping_events(
+        300, n_labels=n_labels, event_fraction=fraction, random_state=0, return_overlap=True
+    )
+    p, n = fraction, n_labels
+    assert overlap.expected_overlap == pytest.approx(1 - (1 - p) ** n - n * p * (1 - p) ** (n - 1))
+    pooled = np.concatenate(y)
+    assert overlap.realised_overlap == pytest.approx((pooled.sum(axis=1) >= 2).mean())
+    assert overlap.realised_overlap == pytest.approx(overlap.expected_overlap, abs=0.03)
+    np.testing.assert_allclose(overlap.label_fraction, fraction, atol=0.03)
+
+
+def test_overlapping_events_labels_are_independent():
+    _, y = make_overlapping_events(300, random_state=1)
+    pooled = np.concatenate(y).astype(float)
+    correlation = np.corrcoef(pooled.T)[np.triu_indices(3, k=1)]
+    assert np.abs(correlation).max() < 0.05
+
+
+def test_overlapping_events_add_their_signatures_where_labels_are_on():
+    X, y, overlap = make_overlapping_events(50, noise=0.0, random_state=2, return_overlap=True)
+    for x, labels in zip(X, y, strict=True):
+        np.testing.assert_array_equal(x[labels.sum(axis=1) == 0], 0)
+        only_0 = (labels[:, 0] == 1) & (labels[:, 1:].sum(axis=1) == 0)
+        if only_0.any():
+            # One event alone moves the channels along its own signature.
+            direction = x[only_0] / np.linalg.norm(x[only_0], axis=1, keepdims=True)
+            cosine = np.abs(direction @ overlap.signatures[0])
+            assert np.all(cosine[np.linalg.norm(x[only_0], axis=1) > 1e-3] > 1 - 1e-4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"event_fraction": 0.0}, ValueError, "event_fraction"),
+        ({"event_fraction": 1.0}, ValueError, "event_fraction"),
+        ({"n_labels": 1}, ValueError, "n_labels"),
+        ({"min_event_length": 50, "max_event_length": 10}, ValueError, "min_event_length=50"),
+        ({"noise": -1}, ValueError, "noise"),
+    ],
+)
+def test_overlapping_events_reject_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        make_overlapping_events(**kwargs)
+
+
+# --- load_overlapping_activities -----------------------------------------------------------------
+
+
+def test_overlapping_activities_shapes_and_one_or_two_labels_per_step():
+    X, y = load_overlapping_activities("test", n_streams=6, random_state=0)
+    for x, labels in zip(X, y, strict=True):
+        assert x.dtype == np.float32 and x.shape[1] == 6
+        assert labels.dtype == np.int64 and labels.shape == (len(x), 4)
+        assert set(labels.sum(axis=1).tolist()) <= {1, 2}
+
+
+def test_overlapping_activities_are_the_sum_of_two_labelled_recordings():
+    X, y, overlap = load_overlapping_activities(n_streams=8, random_state=1, return_overlap=True)
+    recordings, activities = _load_basic_motions("train")
+    assert overlap.label_names == ACTIVITY_NAMES == tuple(sorted(ACTIVITIES))
+    for x, labels, offset in zip(X, y, overlap.offsets, strict=True):
+        # Before the offset one stream alone: each step is a step of a recording of its label.
+        for t in (0, offset - 1) if offset > 0 else ():
+            assert labels[t].sum() == 1
+            activity = ACTIVITY_NAMES[int(labels[t].argmax())]
+            assert np.any(np.all(recordings[activities == activity] == x[t], axis=-1))
+    pooled = np.concatenate(y)
+    assert overlap.realised_overlap == pytest.approx((pooled.sum(axis=1) == 2).mean())
+    assert 0.2 < overlap.realised_overlap < 0.5
+
+
+def test_overlapping_activities_first_stream_is_the_activity_stream_draw():
+    # The first of the two streams is drawn as load_activity_streams draws one: with no
+    # second stream overlapping yet (t < offset), the channels are the activity stream's.
+    X, y, overlap = load_overlapping_activities(n_streams=1, random_state=3, return_overlap=True)
+    streams, labels = load_activity_streams(n_streams=1, random_state=3)
+    offset = overlap.offsets[0]
+    np.testing.assert_array_equal(X[0][:offset], streams[0][:offset])
+    names = np.array(ACTIVITY_NAMES)[y[0][:offset].argmax(axis=1)]
+    np.testing.assert_array_equal(names, labels[0][:offset])
+
+
+def test_overlapping_activities_do_not_write_the_cached_recordings():
+    X, _ = load_overlapping_activities(n_streams=2, random_state=0)
+    X[0][:] = 0
+    again, _ = load_overlapping_activities(n_streams=2, random_state=0)
+    assert again[0].any()
+
+
+def test_overlapping_activities_reject_bad_arguments():
+    with pytest.raises(ValueError, match="split must be"):
+        load_overlapping_activities("valid")
+    with pytest.raises(ValueError, match="max_crop"):
+        load_overlapping_activities(max_crop=101)
+
+
+# --- mask_labels ---------------------------------------------------------------------------------
+
+
+def test_mask_labels_keeps_the_stated_fraction_in_one_stretch_by_default():
+    _, y = make_sequence_labeling(50, random_state=0)
+    masked = mask_labels(y, fraction=0.1, random_state=0)
+    for labels, m in zip(y, masked, strict=True):
+        kept = ~np.isnan(m)
+        assert kept.sum() == max(1, round(0.1 * len(labels)))
+        assert len(_runs(kept.astype(int))) <= 3  # gap, stretch, gap
+        np.testing.assert_array_equal(m[kept], labels[kept])
+        assert m.dtype == np.float64  # integer labels with NaN
+
+
+def test_mask_labels_stretch_length_cuts_the_kept_steps_into_stretches():
+    y = [np.zeros(1000, dtype=np.int64)]
+    kept = ~np.isnan(mask_labels(y, fraction=0.5, stretch_length=50, random_state=0)[0])
+    assert kept.sum() == 500
+    stretches = [b - a for a, b in _runs(kept.astype(int)) if kept[a]]
+    # Stretches of 50 may touch and merge, so every run is a multiple of 50.
+    assert all(length % 50 == 0 for length in stretches) and len(stretches) > 1
+
+
+def test_mask_labels_places_stretches_anywhere():
+    y = [np.zeros(20, dtype=np.int64)]
+    starts = {
+        int(np.argmax(~np.isnan(mask_labels(y, fraction=0.25, random_state=s)[0])))
+        for s in range(200)
+    }
+    assert starts == set(range(16))  # every start from 0 to 20 - 5
+
+
+def test_mask_labels_per_segment_keeps_exactly_one_step_of_each_segment():
+    _, y = make_sequence_labeling(30, random_state=1)
+    masked = mask_labels(y, per_segment=True, random_state=0)
+    for labels, m in zip(y, masked, strict=True):
+        for start, stop in _runs(labels):
+            kept = ~np.isnan(m[start:stop])
+            assert kept.sum() == 1
+            assert m[start:stop][kept][0] == labels[start]
+
+
+def test_mask_labels_per_segment_draws_the_step_uniformly_inside_the_segment():
+    y = [np.array([0] * 5 + [1] * 5)]
+    first = [
+        int(np.argmax(~np.isnan(mask_labels(y, per_segment=True, random_state=s)[0][:5])))
+        for s in range(500)
+    ]
+    counts = np.bincount(first, minlength=5)
+    assert counts.min() > 60  # 100 expected per position
+
+
+def test_mask_labels_markers_by_label_type():
+    y_str = [np.array(["run", "run", "sit", "sit"])]
+    out = mask_labels(y_str, per_segment=True, random_state=0)[0]
+    assert out.dtype == object and sum(v is None for v in out) == 2
+    out = mask_labels(y_str, per_segment=True, missing_label="?", random_state=0)[0]
+    assert (out == "?").sum() == 2 and set(out.tolist()) - {"?"} == {"run", "sit"}
+    out = mask_labels([np.array([0.5, 0.5, 1.5])], per_segment=True, random_state=0)[0]
+    assert np.isnan(out).sum() == 1
+    out = mask_labels([np.array([3, 3, 7])], per_segment=True, missing_label=-1, random_state=0)[0]
+    assert out.dtype.kind == "i" and (out == -1).sum() == 1
+
+
+def test_mask_labels_refuses_a_marker_of_another_type_than_the_labels():
+    with pytest.raises(TypeError, match=r"missing_label='\?' cannot mark y\[0\]"):
+        mask_labels([np.array([0, 1, 1])], fraction=0.5, missing_label="?")
+    with pytest.raises(TypeError, match=r"missing_label=-1 cannot mark y\[0\]"):
+        mask_labels([np.array(["a", "b"])], fraction=0.5, missing_label=-1)
+
+
+def test_mask_labels_keeps_steps_already_missing_missing():
+    y = [np.array([0, 0, -1, -1, 1, 1])]
+    out = mask_labels(y, per_segment=True, missing_label=-1, random_state=0)[0]
+    assert (out[2:4] == -1).all() and (out[:2] != -1).sum() == 1 and (out[4:] != -1).sum() == 1
+
+
+def test_mask_labels_hides_whole_steps_of_multilabel_sequences_and_keeps_arrays_arrays():
+    _, y = make_overlapping_events(4, min_length=100, max_length=100, random_state=0)
+    out = mask_labels(np.stack(y), fraction=0.5, random_state=0)
+    assert isinstance(out, np.ndarray) and out.shape == (4, 100, 3)
+    hidden = np.isnan(out)
+    np.testing.assert_array_equal(hidden.any(axis=2), hidden.all(axis=2))
+    assert hidden[:, :, 0].sum() == 4 * 50
+
+
+def test_mask_labels_does_not_modify_y_and_is_seeded():
+    _, y = make_sequence_labeling(5, random_state=0)
+    copies = [labels.copy() for labels in y]
+    a = mask_labels(y, fraction=0.5, random_state=3)
+    b = mask_labels(y, fraction=0.5, random_state=3)
+    for labels, copy, u, v in zip(y, copies, a, b, strict=True):
+        np.testing.assert_array_equal(labels, copy)
+        np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({}, ValueError, "Pass either fraction"),
+        ({"fraction": 0.5, "per_segment": True}, ValueError, "Pass either fraction"),
+        ({"fraction": 0.0}, ValueError, "fraction"),
+        ({"fraction": 1.5}, ValueError, "fraction"),
+        ({"per_segment": True, "stretch_length": 5}, ValueError, "stretch_length applies"),
+        ({"fraction": 0.5, "stretch_length": 0}, ValueError, "stretch_length"),
+        ({"fraction": 0.5, "missing_label": True}, TypeError, "missing_label"),
+    ],
+)
+def test_mask_labels_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        mask_labels([np.array([0, 1, 1])], **kwargs)
