@@ -25,14 +25,26 @@ make_scorer(edit_score, response_method='predict')
 
 from __future__ import annotations
 
-import numpy as np
-from sklearn.metrics import make_scorer
+import math
+import warnings
 
-from ._data.validation import check_label_sequences, check_same_lengths
+import numpy as np
+from sklearn import metrics as _sk_metrics
+from sklearn.metrics import make_scorer
+from sklearn.utils._param_validation import StrOptions, validate_params
+
+from ._data.validation import check_label_sequences, check_same_lengths, check_sample_weight
 
 __all__ = [
+    "SkippedTimestepsWarning",
     "edit_score",
     "edit_scorer",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "neg_mean_absolute_error_scorer",
+    "neg_mean_squared_error_scorer",
+    "r2_score",
+    "r2_scorer",
     "segment_f1_score",
     "segment_f1_scorer",
     "timestep_accuracy_score",
@@ -43,16 +55,224 @@ _TEXT_KINDS = frozenset("US")
 _NUMBER_KINDS = frozenset("biuf")
 
 
-def _check_label_pairs(y_true, y_pred):
-    """Validate both label lists; return them as lists of 1-D arrays that pair up."""
+class SkippedTimestepsWarning(UserWarning):
+    """Warned once per metric call that left out timesteps without a true label or target.
+
+    The message says how many steps (or, for multi-label and multi-target ``y``, entries) were
+    skipped and of how many. Filter it like any warning:
+    ``warnings.filterwarnings("ignore", category=SkippedTimestepsWarning)``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sk_seqlabel.metrics import SkippedTimestepsWarning, timestep_accuracy_score
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     score = timestep_accuracy_score([[0.0, float("nan"), 1.0]], [[0, 1, 1]])
+    >>> score, caught[0].category is SkippedTimestepsWarning
+    (1.0, True)
+    >>> print(caught[0].message)
+    timestep_accuracy_score skipped 1 of 3 timesteps whose true label is missing.
+    """
+
+
+def _warn_skipped(
+    metric, n_skipped, n_total, *, what="timesteps", why="true label is missing", stacklevel=4
+):
+    """Warn that ``metric`` skipped ``n_skipped`` of ``n_total``; ``stacklevel`` is counted
+    from here to the metric's caller (5 through ``validate_params``)."""
+    if n_skipped:
+        warnings.warn(
+            f"{metric} skipped {n_skipped} of {n_total} {what} whose {why}.",
+            SkippedTimestepsWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def _is_nan_scalar(value):
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
+def _labelled_mask(y, missing_label=None):
+    """Mask of the entries of ``y`` that hold a label (True) rather than the missing marker.
+
+    NaN (in float arrays) and None or NaN (in object arrays) are always missing; so are the
+    entries equal to ``missing_label`` when one is given. A marker of another kind than the
+    labels (a string among numbers) marks nothing.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind == "f":
+        mask = ~np.isnan(y)
+    elif y.dtype.kind == "O":
+        flat = y.ravel().tolist()
+        mask = np.fromiter(
+            (not (v is None or _is_nan_scalar(v)) for v in flat), dtype=bool, count=len(flat)
+        ).reshape(y.shape)
+    else:
+        mask = np.ones(y.shape, dtype=bool)
+    if missing_label is None or _is_nan_scalar(missing_label):
+        return mask
+    if y.dtype.kind == "O":
+        flat = y.ravel().tolist()
+        return mask & np.fromiter(
+            (v != missing_label for v in flat), dtype=bool, count=len(flat)
+        ).reshape(y.shape)
+    marker_is_text = isinstance(missing_label, (str, bytes))
+    if marker_is_text != (y.dtype.kind in _TEXT_KINDS):
+        return mask
+    return mask & (y != missing_label)
+
+
+# --- regression: values per timestep ---------------------------------------------------------
+
+
+def _target_sequences(y, name):
+    """``y`` as a list of float64 (T_i, n_targets) arrays (a (T_i,) sequence has 1 target)."""
+    if isinstance(y, np.ndarray) and y.ndim in (2, 3):
+        y = list(y)
+    if isinstance(y, (str, bytes)) or not isinstance(y, (list, tuple, np.ndarray)):
+        raise TypeError(
+            f"Expected a list of target sequences for {name}; got {type(y).__name__}. "
+            "Pass one array of shape (T_i,) or (T_i, n_targets) per sequence."
+        )
+    if len(y) == 0:
+        raise ValueError(f"{name} is an empty list; at least one sequence is required.")
+    out = []
+    for i, yi in enumerate(y):
+        try:
+            yi = np.asarray(yi, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name}[{i}] holds values that are not numbers (or rows of unequal lengths); "
+                "targets must be numeric arrays of shape (T_i,) or (T_i, n_targets)."
+            ) from None
+        if yi.ndim not in (1, 2):
+            raise ValueError(
+                f"{name}[{i}] has {yi.ndim} dimensions; each sequence of targets must be "
+                "(T_i,) or (T_i, n_targets)."
+            )
+        out.append(yi.reshape(len(yi), -1))
+        if out[i].shape[1] != out[0].shape[1]:
+            raise ValueError(
+                f"{name}[{i}] has {out[i].shape[1]} targets but {name}[0] has "
+                f"{out[0].shape[1]}; every sequence needs the same targets."
+            )
+    return out
+
+
+def _check_target_pairs(y_true, y_pred, sample_weight):
+    """Validate targets, predictions and weights; return them pooled over all timesteps.
+
+    Returns ``(y_true, y_pred, weights)``: (n_steps, n_targets) float64 arrays, NaN where
+    ``y_true`` has no target, and (n_steps,) weights or None.
+    """
+    y_true = _target_sequences(y_true, "y_true")
+    y_pred = _target_sequences(y_pred, "y_pred")
+    check_same_lengths(y_true, y_pred, what=("timesteps", "timesteps"))
+    if y_true[0].shape[1] != y_pred[0].shape[1]:
+        raise ValueError(
+            f"y_true has {y_true[0].shape[1]} targets per timestep but y_pred has "
+            f"{y_pred[0].shape[1]}."
+        )
+    for i, (yt, yp) in enumerate(zip(y_true, y_pred, strict=True)):
+        if np.isinf(yt).any():
+            raise ValueError(f"y_true[{i}] holds infinite values; a step without a target is NaN.")
+        if not np.isfinite(yp).all():
+            raise ValueError(
+                f"y_pred[{i}] holds NaN or infinite values; every prediction must be finite."
+            )
+    lengths = [len(yt) for yt in y_true]
+    if sum(lengths) == 0:
+        raise ValueError("All sequences are empty; the metric needs at least one timestep.")
+    weights = check_sample_weight(sample_weight, lengths)
+    if weights is not None:
+        weights = np.concatenate(weights).astype(np.float64)
+    return np.concatenate(y_true), np.concatenate(y_pred), weights
+
+
+def _pooled_regression_metric(metric, name, y_true, y_pred, sample_weight, multioutput):
+    """Call scikit-learn's ``metric`` on the pooled steps, each target on its labelled steps.
+
+    Without a missing target this is one call of ``metric`` on all steps. With missing
+    targets, each target column is scored on its own labelled steps (``raw_values``) and the
+    columns are combined as ``multioutput`` asks, as scikit-learn combines them.
+    """
+    y_true, y_pred, weights = _check_target_pairs(y_true, y_pred, sample_weight)
+    labelled = ~np.isnan(y_true)
+    _warn_skipped(
+        name,
+        int(labelled.size - labelled.sum()),
+        labelled.size,
+        what="target values" if y_true.shape[1] > 1 else "timesteps",
+        why="true target is NaN",
+        stacklevel=5,
+    )
+    if labelled.all():
+        return metric(y_true, y_pred, sample_weight=weights, multioutput=multioutput)
+    empty = np.flatnonzero(~labelled.any(axis=0))
+    if empty.size:
+        raise ValueError(
+            f"Target {int(empty[0])} of y_true is NaN at every timestep; it has nothing to score."
+        )
+    raw = np.array(
+        [
+            metric(
+                y_true[rows, j],
+                y_pred[rows, j],
+                sample_weight=None if weights is None else weights[rows],
+            )
+            for j, rows in enumerate(labelled.T)
+        ]
+    )
+    if isinstance(multioutput, str):
+        if multioutput == "raw_values":
+            return raw
+        if multioutput == "uniform_average":
+            return float(raw.mean())
+        # variance_weighted: each column weighs by its (weighted) total sum of squares.
+        column_weights = np.array(
+            [
+                np.cov(
+                    y_true[rows, j], aweights=None if weights is None else weights[rows], bias=True
+                )
+                * (rows.sum() if weights is None else weights[rows].sum())
+                for j, rows in enumerate(labelled.T)
+            ]
+        )
+        return float(np.average(raw, weights=column_weights))
+    multioutput = np.asarray(multioutput, dtype=np.float64)
+    if multioutput.shape != raw.shape:
+        raise ValueError(
+            f"multioutput has {multioutput.size} weights but y_true has {raw.size} targets."
+        )
+    return float(np.average(raw, weights=multioutput))
+
+
+def _check_label_pairs(y_true, y_pred, missing_label=None, metric=None):
+    """Validate both label lists; return them as lists of 1-D arrays that pair up.
+
+    With ``metric`` (its name, for the warning), the steps whose true label is missing are
+    removed from both sides, and a :class:`SkippedTimestepsWarning` says how many; sequences
+    that had steps but none labelled are dropped from both lists.
+    """
     y_true = check_label_sequences(y_true, name="y_true")
     y_pred = check_label_sequences(y_pred, name="y_pred")
     check_same_lengths(y_true, y_pred, names=("y_true", "y_pred"))
+    if metric is not None:
+        labelled = [_labelled_mask(yt, missing_label) for yt in y_true]
+        n_total = sum(mask.size for mask in labelled)
+        n_skipped = n_total - sum(int(mask.sum()) for mask in labelled)
+        _warn_skipped(metric, n_skipped, n_total)
+        if n_skipped:
+            kept = [i for i, mask in enumerate(labelled) if mask.any() or mask.size == 0]
+            y_true = [y_true[i][labelled[i]] for i in kept]
+            y_pred = [y_pred[i][labelled[i]] for i in kept]
     # Comparing strings with numbers is silently all-False in numpy; say so instead.
     kinds_true = {yi.dtype.kind for yi in y_true}
     kinds_pred = {yi.dtype.kind for yi in y_pred}
-    if (kinds_true <= _TEXT_KINDS and kinds_pred <= _NUMBER_KINDS) or (
-        kinds_true <= _NUMBER_KINDS and kinds_pred <= _TEXT_KINDS
+    if (kinds_true and kinds_pred) and (
+        (kinds_true <= _TEXT_KINDS and kinds_pred <= _NUMBER_KINDS)
+        or (kinds_true <= _NUMBER_KINDS and kinds_pred <= _TEXT_KINDS)
     ):
         true_kind = "strings" if kinds_true <= _TEXT_KINDS else "numbers"
         pred_kind = "strings" if kinds_pred <= _TEXT_KINDS else "numbers"
@@ -167,7 +387,7 @@ def _levenshtein(a, b):
     return int(row[-1])
 
 
-def timestep_accuracy_score(y_true, y_pred):
+def timestep_accuracy_score(y_true, y_pred, *, missing_label=None):
     """Fraction of correctly labelled timesteps, pooled over all sequences.
 
     Every timestep counts once, so long sequences weigh more than short ones: this is *not*
@@ -179,11 +399,15 @@ def timestep_accuracy_score(y_true, y_pred):
         Ground-truth labels, one per timestep (ints, strings, bools, ...).
     y_pred : list of array-like of shape (T_i,) or ndarray of shape (n_sequences, T)
         Predicted labels, same number of sequences and same lengths as ``y_true``.
+    missing_label : scalar, default=None
+        Marks the steps of ``y_true`` without a label, besides NaN and None (which always
+        do): for example ``-1``, scikit-learn's semi-supervised marker. Such steps are
+        skipped (neither right nor wrong), and a :class:`SkippedTimestepsWarning` says how many.
 
     Returns
     -------
     score : float
-        Between 0 and 1; 1 means every timestep is labelled correctly.
+        Between 0 and 1; 1 means every labelled timestep is labelled correctly.
 
     Raises
     ------
@@ -204,15 +428,20 @@ def timestep_accuracy_score(y_true, y_pred):
     >>> timestep_accuracy_score(y_true, y_pred)  # 5 of 6 timesteps
     0.833
     """
-    y_true, y_pred = _check_label_pairs(y_true, y_pred)
+    y_true, y_pred = _check_label_pairs(
+        y_true, y_pred, missing_label, metric="timestep_accuracy_score"
+    )
     n_timesteps = sum(len(yt) for yt in y_true)
     if n_timesteps == 0:
-        raise ValueError("All sequences are empty; accuracy needs at least one timestep.")
+        raise ValueError(
+            "All sequences are empty or unlabelled; accuracy needs at least one timestep "
+            "with a label."
+        )
     n_correct = sum(int(np.count_nonzero(yt == yp)) for yt, yp in zip(y_true, y_pred, strict=True))
     return n_correct / n_timesteps
 
 
-def segment_f1_score(y_true, y_pred, *, overlap=0.5, background=None):
+def segment_f1_score(y_true, y_pred, *, overlap=0.5, background=None, missing_label=None):
     """Segmental F1 score at an IoU threshold (F1@k of action segmentation).
 
     A segment is a maximal run of equal labels. Each predicted segment is compared with the
@@ -234,6 +463,12 @@ def segment_f1_score(y_true, y_pred, *, overlap=0.5, background=None):
     background : label or list of labels, default=None
         Labels that do not form segments (MS-TCN's ``bg_class``): segments of these labels are
         neither predicted nor missed. A background run splits the runs around it.
+    missing_label : scalar, default=None
+        Marks the steps of ``y_true`` without a label, besides NaN and None (which always
+        do): for example ``-1``, scikit-learn's semi-supervised marker. Such steps are
+        skipped: removed from both sequences before segments are formed, so a gap in the
+        labels does not split the segment around it. A :class:`SkippedTimestepsWarning`
+        says how many.
 
     Returns
     -------
@@ -274,7 +509,7 @@ def segment_f1_score(y_true, y_pred, *, overlap=0.5, background=None):
             f"overlap must be a number in (0, 1], the IoU a segment needs to count as "
             f"found; got {overlap!r}."
         )
-    y_true, y_pred = _check_label_pairs(y_true, y_pred)
+    y_true, y_pred = _check_label_pairs(y_true, y_pred, missing_label, metric="segment_f1_score")
     background = _background_set(background)
     tp = fp = fn = 0
     for yt, yp in zip(y_true, y_pred, strict=True):
@@ -287,7 +522,7 @@ def segment_f1_score(y_true, y_pred, *, overlap=0.5, background=None):
     return float(2 * precision * recall / (precision + recall))
 
 
-def edit_score(y_true, y_pred, *, background=None):
+def edit_score(y_true, y_pred, *, background=None, missing_label=None):
     """Segmental edit score: how well the order of predicted segments matches the truth.
 
     For each sequence, both label sequences are reduced to the labels of their segments
@@ -306,6 +541,12 @@ def edit_score(y_true, y_pred, *, background=None):
     background : label or list of labels, default=None
         Labels whose segments are left out of both segment sequences (MS-TCN's ``bg_class``).
         A sequence where neither side has a segment left scores 1.
+    missing_label : scalar, default=None
+        Marks the steps of ``y_true`` without a label, besides NaN and None (which always
+        do): for example ``-1``, scikit-learn's semi-supervised marker. Such steps are
+        skipped: removed from both sequences before segments are formed; a sequence without
+        any labelled step is left out of the mean. A :class:`SkippedTimestepsWarning` says
+        how many.
 
     Returns
     -------
@@ -325,7 +566,9 @@ def edit_score(y_true, y_pred, *, background=None):
     >>> edit_score(y_true, y_pred)  # segments [walk, run] vs [walk, run, walk, run]
     0.5
     """
-    y_true, y_pred = _check_label_pairs(y_true, y_pred)
+    y_true, y_pred = _check_label_pairs(y_true, y_pred, missing_label, metric="edit_score")
+    if not y_true:
+        raise ValueError("No sequence has a labelled timestep; the edit score needs one.")
     background = _background_set(background)
     scores = []
     for yt, yp in zip(y_true, y_pred, strict=True):
@@ -338,9 +581,202 @@ def edit_score(y_true, y_pred, *, background=None):
     return float(np.mean(scores))
 
 
+_REGRESSION_CONSTRAINTS = {
+    "y_true": ["array-like"],
+    "y_pred": ["array-like"],
+    "sample_weight": ["array-like", None],
+}
+
+
+@validate_params(
+    {
+        **_REGRESSION_CONSTRAINTS,
+        "multioutput": [
+            StrOptions({"raw_values", "uniform_average", "variance_weighted"}),
+            "array-like",
+        ],
+    },
+    prefer_skip_nested_validation=True,
+)
+def r2_score(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
+    """R² (coefficient of determination) pooled over all timesteps of all sequences.
+
+    The steps of every sequence are concatenated and scored by scikit-learn's
+    :func:`sklearn.metrics.r2_score`, so long sequences weigh more and the mean that R²
+    compares with is the mean over all steps, not per sequence. Steps whose true value is NaN
+    have no target: each target is scored on its own labelled steps, and a
+    :class:`SkippedTimestepsWarning` says how many values were skipped.
+
+    Parameters
+    ----------
+    y_true : list of array-like of shape (T_i,) or (T_i, n_targets), or ndarray
+        True values per timestep; NaN marks a step (of one target) without a target.
+    y_pred : list of array-like of the same shapes as ``y_true``
+        Predicted values, finite everywhere.
+    sample_weight : array-like of shape (n_sequences,), or list of array-like of shape \
+(T_i,), default=None
+        One weight per sequence (each of its steps gets it) or one per timestep, as in
+        the estimators' ``score``.
+    multioutput : {"raw_values", "uniform_average", "variance_weighted"} or array-like of \\
+shape (n_targets,), default="uniform_average"
+        How the scores of several targets combine, as in scikit-learn.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_targets,)
+        1 is perfect; 0 is what predicting the pooled mean scores; it can be negative.
+
+    Raises
+    ------
+    ValueError
+        If the sequences do not pair up, ``y_pred`` holds NaN or inf (naming the sequence),
+        or a target has no labelled step.
+
+    See Also
+    --------
+    mean_squared_error, mean_absolute_error
+    sklearn.metrics.r2_score : The function this one pools for.
+
+    Examples
+    --------
+    >>> from sk_seqlabel.metrics import r2_score
+    >>> y_true = [[1.0, 2.0, 3.0], [4.0]]
+    >>> y_pred = [[1.0, 2.0, 3.0], [3.0]]
+    >>> r2_score(y_true, y_pred)  # 1 - 1 / 5: the pooled mean is 2.5
+    0.8
+    """
+    return _pooled_regression_metric(
+        _sk_metrics.r2_score, "r2_score", y_true, y_pred, sample_weight, multioutput
+    )
+
+
+@validate_params(
+    {
+        **_REGRESSION_CONSTRAINTS,
+        "multioutput": [StrOptions({"raw_values", "uniform_average"}), "array-like"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def mean_squared_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
+    """Mean squared error pooled over all timesteps of all sequences.
+
+    The steps of every sequence are concatenated and scored by scikit-learn's
+    :func:`sklearn.metrics.mean_squared_error`: every step counts once. Steps whose true value
+    is NaN have no target and are skipped (per target), said by a
+    :class:`SkippedTimestepsWarning`.
+
+    Parameters
+    ----------
+    y_true : list of array-like of shape (T_i,) or (T_i, n_targets), or ndarray
+        True values per timestep; NaN marks a step (of one target) without a target.
+    y_pred : list of array-like of the same shapes as ``y_true``
+        Predicted values, finite everywhere.
+    sample_weight : array-like of shape (n_sequences,), or list of array-like of shape \
+(T_i,), default=None
+        One weight per sequence (each of its steps gets it) or one per timestep, as in
+        the estimators' ``score``.
+    multioutput : {"raw_values", "uniform_average"} or array-like of shape (n_targets,), \\
+default="uniform_average"
+        How the errors of several targets combine, as in scikit-learn.
+
+    Returns
+    -------
+    loss : float or ndarray of shape (n_targets,)
+        0 is perfect.
+
+    See Also
+    --------
+    r2_score, mean_absolute_error
+    sklearn.metrics.mean_squared_error : The function this one pools for.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel.metrics import mean_squared_error
+    >>> y_true = [[0.0, 0.0], [0.0, np.nan, 0.0]]  # one step without a target
+    >>> y_pred = [[1.0, 1.0], [1.0, 5.0, 3.0]]
+    >>> mean_squared_error(y_true, y_pred)  # (1 + 1 + 1 + 9) / 4: the NaN step is skipped
+    3.0
+    """
+    return _pooled_regression_metric(
+        _sk_metrics.mean_squared_error,
+        "mean_squared_error",
+        y_true,
+        y_pred,
+        sample_weight,
+        multioutput,
+    )
+
+
+@validate_params(
+    {
+        **_REGRESSION_CONSTRAINTS,
+        "multioutput": [StrOptions({"raw_values", "uniform_average"}), "array-like"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def mean_absolute_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
+    """Mean absolute error pooled over all timesteps of all sequences.
+
+    The steps of every sequence are concatenated and scored by scikit-learn's
+    :func:`sklearn.metrics.mean_absolute_error`. Steps whose true value is NaN have no target
+    and are skipped (per target), said by a :class:`SkippedTimestepsWarning`.
+
+    Parameters
+    ----------
+    y_true : list of array-like of shape (T_i,) or (T_i, n_targets), or ndarray
+        True values per timestep; NaN marks a step (of one target) without a target.
+    y_pred : list of array-like of the same shapes as ``y_true``
+        Predicted values, finite everywhere.
+    sample_weight : array-like of shape (n_sequences,), or list of array-like of shape \
+(T_i,), default=None
+        One weight per sequence (each of its steps gets it) or one per timestep, as in
+        the estimators' ``score``.
+    multioutput : {"raw_values", "uniform_average"} or array-like of shape (n_targets,), \\
+default="uniform_average"
+        How the errors of several targets combine, as in scikit-learn.
+
+    Returns
+    -------
+    loss : float or ndarray of shape (n_targets,)
+        0 is perfect.
+
+    See Also
+    --------
+    r2_score, mean_squared_error
+    sklearn.metrics.mean_absolute_error : The function this one pools for.
+
+    Examples
+    --------
+    >>> from sk_seqlabel.metrics import mean_absolute_error
+    >>> y_true = [[[0.0, 10.0], [0.0, 10.0]], [[0.0, 10.0]]]  # two targets per step
+    >>> y_pred = [[[1.0, 10.0], [1.0, 10.0]], [[1.0, 13.0]]]
+    >>> mean_absolute_error(y_true, y_pred, multioutput="raw_values")
+    array([1., 1.])
+    """
+    return _pooled_regression_metric(
+        _sk_metrics.mean_absolute_error,
+        "mean_absolute_error",
+        y_true,
+        y_pred,
+        sample_weight,
+        multioutput,
+    )
+
+
 timestep_accuracy_scorer = make_scorer(timestep_accuracy_score, response_method="predict")
 """Scorer of :func:`timestep_accuracy_score` on ``predict``, for ``scoring=``."""
 segment_f1_scorer = make_scorer(segment_f1_score, response_method="predict", overlap=0.5)
 """Scorer of :func:`segment_f1_score` (``overlap=0.5``) on ``predict``, for ``scoring=``."""
 edit_scorer = make_scorer(edit_score, response_method="predict")
 """Scorer of :func:`edit_score` on ``predict``, for ``scoring=``."""
+r2_scorer = make_scorer(r2_score, response_method="predict")
+"""Scorer of :func:`r2_score` on ``predict``, for ``scoring=`` (higher is better)."""
+neg_mean_squared_error_scorer = make_scorer(
+    mean_squared_error, response_method="predict", greater_is_better=False
+)
+"""Scorer of minus :func:`mean_squared_error`, scikit-learn's sign convention for losses."""
+neg_mean_absolute_error_scorer = make_scorer(
+    mean_absolute_error, response_method="predict", greater_is_better=False
+)
+"""Scorer of minus :func:`mean_absolute_error`, scikit-learn's sign convention for losses."""

@@ -1,18 +1,27 @@
 """Tests of sk_seqlabel.metrics: hand-computed values, pooling, label types, errors, scorers."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn import metrics as sk_metrics
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import make_scorer
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from sk_seqlabel.metrics import (
+    SkippedTimestepsWarning,
     _levenshtein,
     _segments,
     edit_score,
     edit_scorer,
+    mean_absolute_error,
+    mean_squared_error,
+    neg_mean_absolute_error_scorer,
+    neg_mean_squared_error_scorer,
+    r2_score,
+    r2_scorer,
     segment_f1_score,
     segment_f1_scorer,
     timestep_accuracy_score,
@@ -443,3 +452,276 @@ def test_grid_search_picks_the_threshold_with_the_best_edit_score():
     grid.fit(X, y)
     # Thresholds of +-5 label everything one class: a single segment, far from the truth.
     assert grid.best_params_ == {"threshold": 0.0}
+
+
+# --- missing labels ---------------------------------------------------------------------------
+
+
+def _only_labelled(y_true, y_pred, labelled):
+    """The sequences cut down to their labelled steps, by hand."""
+    return (
+        [list(np.asarray(yt)[m]) for yt, m in zip(y_true, labelled, strict=True)],
+        [list(np.asarray(yp)[m]) for yp, m in zip(y_pred, labelled, strict=True)],
+    )
+
+
+@pytest.mark.parametrize("metric", ALL_METRICS)
+def test_label_metrics_skip_nan_steps_and_say_how_many(metric):
+    y_true, y_pred = _random_pairs(np.random.default_rng(5), 8, alphabet=[0, 1, 2])
+    rng = np.random.default_rng(6)
+    labelled = [rng.random(len(y)) < 0.7 for y in y_true]
+    y_true_nan = [np.where(m, y, np.nan) for y, m in zip(y_true, labelled, strict=True)]
+    n_missing = sum(int((~m).sum()) for m in labelled)
+    n_total = sum(len(y) for y in y_true)
+    expected = metric(*_only_labelled(y_true, y_pred, labelled))
+    with pytest.warns(
+        SkippedTimestepsWarning, match=rf"skipped {n_missing} of {n_total} timesteps"
+    ):
+        got = metric(y_true_nan, y_pred)
+    assert got == pytest.approx(expected)
+    assert got != pytest.approx(metric(y_true, y_pred))  # the skipped steps did matter
+
+
+@pytest.mark.parametrize("metric", ALL_METRICS)
+def test_minus_one_is_a_label_unless_named_as_the_missing_marker(metric):
+    y_true = [[-1, -1, 1, 1, -1, 1]]
+    y_pred = [[1, -1, 1, 1, 1, 1]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        as_labels = metric(y_true, y_pred)
+    with pytest.warns(SkippedTimestepsWarning, match="skipped 3 of 6"):
+        skipping = metric(y_true, y_pred, missing_label=-1)
+    assert as_labels < 1
+    assert skipping == 1.0  # only the steps labelled 1 remain, and they are right
+
+
+@pytest.mark.parametrize("metric", ALL_METRICS)
+def test_none_in_string_labels_is_missing(metric):
+    y_true = [np.array(["sit", None, "walk", "walk", None], dtype=object)]
+    y_pred = [np.array(["sit", "walk", "walk", "walk", "sit"])]
+    with pytest.warns(SkippedTimestepsWarning, match="skipped 2 of 5"):
+        assert metric(y_true, y_pred) == 1.0
+
+
+def test_a_gap_in_the_labels_does_not_split_the_segment_around_it():
+    # Skipped steps are removed before segments are formed: "a" is one segment on both sides.
+    y_true = [[0.0, 0.0, np.nan, 0.0, 1.0, 1.0]]
+    y_pred = [[0, 0, 1, 0, 1, 1]]
+    with pytest.warns(SkippedTimestepsWarning):
+        assert edit_score(y_true, y_pred) == 1.0
+    with pytest.warns(SkippedTimestepsWarning):
+        assert segment_f1_score(y_true, y_pred, overlap=1.0) == 1.0
+
+
+def test_a_sequence_without_labels_is_left_out_of_the_edit_mean():
+    y_true = [[0, 0, 1, 1], [-1, -1, -1]]
+    y_pred = [[0, 1, 0, 1], [0, 1, 0]]
+    with pytest.warns(SkippedTimestepsWarning, match="skipped 3 of 7"):
+        got = edit_score(y_true, y_pred, missing_label=-1)
+    assert got == pytest.approx(edit_score(y_true[:1], y_pred[:1]))
+
+
+def test_only_missing_labels_raise():
+    with pytest.warns(SkippedTimestepsWarning), pytest.raises(ValueError, match="with a label"):
+        timestep_accuracy_score([[np.nan, np.nan]], [[0, 1]])
+    with pytest.warns(SkippedTimestepsWarning), pytest.raises(ValueError, match="labelled"):
+        edit_score([[None, None]], [[0, 1]])
+
+
+def test_a_string_marker_marks_nothing_among_numbers():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert timestep_accuracy_score([[0, 1]], [[0, 0]], missing_label="none") == 0.5
+
+
+# --- regression metrics -----------------------------------------------------------------------
+
+REGRESSION_METRICS = [
+    (r2_score, sk_metrics.r2_score),
+    (mean_squared_error, sk_metrics.mean_squared_error),
+    (mean_absolute_error, sk_metrics.mean_absolute_error),
+]
+
+
+def _random_targets(rng, n_targets=None, lengths=(5, 12, 1, 8)):
+    shape = () if n_targets is None else (n_targets,)
+    y_true = [rng.normal(size=(n, *shape)) for n in lengths]
+    y_pred = [y + rng.normal(0, 0.5, y.shape) for y in y_true]
+    return y_true, y_pred
+
+
+@pytest.mark.parametrize(("metric", "sk_metric"), REGRESSION_METRICS)
+@pytest.mark.parametrize("n_targets", [None, 3])
+@pytest.mark.parametrize("multioutput", ["raw_values", "uniform_average", [0.2, 0.3, 0.5]])
+def test_regression_metrics_equal_sklearn_on_the_concatenated_steps(
+    metric, sk_metric, n_targets, multioutput
+):
+    if n_targets is None and not isinstance(multioutput, str):
+        pytest.skip("weights of targets need several targets")
+    y_true, y_pred = _random_targets(np.random.default_rng(7), n_targets)
+    expected = sk_metric(np.concatenate(y_true), np.concatenate(y_pred), multioutput=multioutput)
+    np.testing.assert_allclose(metric(y_true, y_pred, multioutput=multioutput), expected)
+
+
+@pytest.mark.parametrize(("metric", "sk_metric"), REGRESSION_METRICS)
+def test_regression_weights_per_sequence_equal_the_same_weights_per_step(metric, sk_metric):
+    y_true, y_pred = _random_targets(np.random.default_rng(8), 2)
+    per_sequence = [1.0, 3.0, 0.0, 0.5]
+    per_step = [np.full(len(y), w) for y, w in zip(y_true, per_sequence, strict=True)]
+    expected = sk_metric(
+        np.concatenate(y_true), np.concatenate(y_pred), sample_weight=np.concatenate(per_step)
+    )
+    assert metric(y_true, y_pred, sample_weight=per_sequence) == pytest.approx(expected)
+    assert metric(y_true, y_pred, sample_weight=per_step) == pytest.approx(expected)
+    assert metric(y_true, y_pred) != pytest.approx(expected)
+
+
+def test_r2_is_pooled_over_steps_not_averaged_over_sequences():
+    # Against the pooled mean 2.5 the total sum of squares is 5 and the squared error 1. The
+    # first sequence alone scores 1, and the second (one step) has no R² of its own.
+    assert r2_score([[1.0, 2.0, 3.0], [4.0]], [[1.0, 2.0, 3.0], [3.0]]) == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(("metric", "sk_metric"), REGRESSION_METRICS)
+def test_nan_targets_are_skipped_per_target_and_counted(metric, sk_metric):
+    y_true, y_pred = _random_targets(np.random.default_rng(9), 2)
+    y_nan = [y.copy() for y in y_true]
+    y_nan[0][1, 0] = y_nan[1][4, 0] = y_nan[3][0, 1] = np.nan
+    with pytest.warns(SkippedTimestepsWarning, match="skipped 3 of 52 target values"):
+        raw = metric(y_nan, y_pred, multioutput="raw_values")
+    yt, yp = np.concatenate(y_nan), np.concatenate(y_pred)
+    expected = [sk_metric(yt[~np.isnan(yt[:, j]), j], yp[~np.isnan(yt[:, j]), j]) for j in (0, 1)]
+    np.testing.assert_allclose(raw, expected)
+    with pytest.warns(SkippedTimestepsWarning):
+        assert metric(y_nan, y_pred) == pytest.approx(np.mean(expected))
+
+
+@pytest.mark.parametrize(("metric", "sk_metric"), REGRESSION_METRICS)
+@pytest.mark.parametrize("multioutput", ["uniform_average", "variance_weighted", [3.0, 1.0]])
+def test_steps_missing_in_every_target_equal_dropping_those_steps(metric, sk_metric, multioutput):
+    if multioutput == "variance_weighted" and metric is not r2_score:
+        pytest.skip("variance_weighted is an option of r2_score only, as in scikit-learn")
+    y_true, y_pred = _random_targets(np.random.default_rng(10), 2)
+    y_nan = [y.copy() for y in y_true]
+    y_nan[1][2:5] = np.nan
+    weights = [1.0, 2.0, 1.0, 0.5]
+    keep = ~np.isnan(np.concatenate(y_nan)[:, 0])
+    step_weights = np.concatenate(
+        [np.full(len(y), w) for y, w in zip(y_true, weights, strict=True)]
+    )
+    expected = sk_metric(
+        np.concatenate(y_true)[keep],
+        np.concatenate(y_pred)[keep],
+        sample_weight=step_weights[keep],
+        multioutput=multioutput,
+    )
+    with pytest.warns(SkippedTimestepsWarning, match="skipped 6 of 52"):
+        got = metric(y_nan, y_pred, sample_weight=weights, multioutput=multioutput)
+    assert got == pytest.approx(expected)
+
+
+def test_one_dimensional_targets_count_skipped_timesteps():
+    with pytest.warns(SkippedTimestepsWarning, match="skipped 1 of 5 timesteps whose true"):
+        mse = mean_squared_error([[0.0, 0.0], [0.0, np.nan, 0.0]], [[1, 1], [1, 5, 3]])
+    assert mse == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(("metric", "sk_metric"), REGRESSION_METRICS)
+def test_nan_or_inf_in_predictions_names_the_sequence(metric, sk_metric):
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match=r"y_pred\[1\] holds NaN or infinite values"):
+            metric([[0.0, 1.0], [2.0, 3.0]], [[0.0, 1.0], [2.0, bad]])
+    with pytest.raises(ValueError, match=r"y_true\[0\] holds infinite values"):
+        metric([[np.inf, 1.0]], [[0.0, 1.0]])
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "message"),
+    [
+        ([[0.0, 1.0]], [[0.0, 1.0], [2.0]], "y_true has 1 sequences but y_pred has 2"),
+        ([[0.0, 1.0]], [[0.0]], r"y_true\[0\] has 2 timesteps but y_pred\[0\] has 1"),
+        ([[[0.0, 1.0]], [[0.0]]], [[[0.0, 1.0]], [[0.0]]], r"y_true\[1\] has 1 targets"),
+        ([[0.0, 1.0]], [[[0.0, 1.0], [0.0, 1.0]]], "y_true has 1 targets per timestep"),
+        ([["a", "b"]], [[0.0, 1.0]], r"y_true\[0\] holds values that are not numbers"),
+        ([[[[0.0]]]], [[[[0.0]]]], r"y_true\[0\] has 3 dimensions"),
+        ([], [], "y_true is an empty list"),
+        ([[np.nan, np.nan], [np.nan]], [[0.0, 1.0], [0.0]], "Target 0 of y_true is NaN at every"),
+    ],
+)
+def test_bad_regression_input_is_named(y_true, y_pred, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedTimestepsWarning)
+        for metric, _ in REGRESSION_METRICS:
+            with pytest.raises(ValueError, match=message):
+                metric(y_true, y_pred)
+
+
+def test_bad_multioutput_is_refused_by_parameter_validation():
+    with pytest.raises(ValueError, match="'multioutput' parameter of mean_squared_error"):
+        mean_squared_error([[0.0]], [[0.0]], multioutput="variance_weighted")
+
+
+def test_regression_inputs_are_not_modified():
+    y_true = [np.array([[0.0, np.nan], [1.0, 2.0]]), np.array([[3.0, 4.0]])]
+    y_pred = [np.array([[0.5, 0.5], [1.0, 2.5]]), np.array([[3.0, 4.0]])]
+    weights = [np.array([1.0, 2.0]), 1.0]
+    copies = [a.copy() for a in y_true + y_pred]
+    with pytest.warns(SkippedTimestepsWarning):
+        for metric, _ in REGRESSION_METRICS:
+            metric(y_true, y_pred, sample_weight=weights)
+    for a, c in zip(y_true + y_pred, copies, strict=True):
+        np.testing.assert_array_equal(a, c)
+
+
+class ShiftedEchoRegressor(RegressorMixin, BaseEstimator):
+    """Predicts each step's first feature plus `shift`; checks it is given lists."""
+
+    def __init__(self, shift=0.0):
+        self.shift = shift
+
+    def fit(self, X, y):
+        assert isinstance(X, list) and isinstance(y, list)
+        return self
+
+    def predict(self, X):
+        assert isinstance(X, list)
+        return [np.asarray(x)[:, 0] + self.shift for x in X]
+
+
+def _echo_data():
+    rng = np.random.default_rng(11)
+    X = [rng.normal(size=(n, 2)) for n in (6, 9, 4, 11)]
+    y = [x[:, 0] + rng.normal(0, 0.1, len(x)) for x in X]
+    return X, y
+
+
+@pytest.mark.parametrize(
+    ("scorer", "metric", "sign"),
+    [
+        (r2_scorer, r2_score, 1),
+        (neg_mean_squared_error_scorer, mean_squared_error, -1),
+        (neg_mean_absolute_error_scorer, mean_absolute_error, -1),
+    ],
+)
+def test_regression_scorers_in_cross_val_score_follow_sklearn_signs(scorer, metric, sign):
+    X, y = _echo_data()
+    est = ShiftedEchoRegressor(shift=0.3)
+    scores = cross_val_score(est, X, y, scoring=scorer, cv=KFold(2))
+    expected = [
+        sign * metric(y[:2], est.predict(X[:2])),
+        sign * metric(y[2:], est.predict(X[2:])),
+    ]
+    np.testing.assert_allclose(scores, expected)
+    assert all(abs(s) > 0 for s in scores)
+
+
+@pytest.mark.parametrize(
+    "scorer", [r2_scorer, neg_mean_squared_error_scorer, neg_mean_absolute_error_scorer]
+)
+def test_grid_search_picks_the_shift_with_the_smallest_error(scorer):
+    X, y = _echo_data()
+    grid = GridSearchCV(
+        ShiftedEchoRegressor(), {"shift": [-1.0, 0.0, 1.0]}, scoring=scorer, cv=KFold(2)
+    )
+    grid.fit(X, y)
+    assert grid.best_params_ == {"shift": 0.0}
