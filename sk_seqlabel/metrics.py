@@ -26,12 +26,15 @@ make_scorer(edit_score, response_method='predict')
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 
 import numpy as np
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import maximum_bipartite_matching
 from sklearn import metrics as _sk_metrics
 from sklearn.metrics import make_scorer
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._data.validation import check_label_sequences, check_same_lengths, check_sample_weight
 
@@ -39,12 +42,20 @@ __all__ = [
     "SkippedTimestepsWarning",
     "edit_score",
     "edit_scorer",
+    "event_based_error_rate",
+    "event_based_f1_score",
+    "event_based_f1_scorer",
     "mean_absolute_error",
     "mean_squared_error",
+    "neg_event_based_error_rate_scorer",
     "neg_mean_absolute_error_scorer",
     "neg_mean_squared_error_scorer",
+    "neg_segment_based_error_rate_scorer",
     "r2_score",
     "r2_scorer",
+    "segment_based_error_rate",
+    "segment_based_f1_score",
+    "segment_based_f1_scorer",
     "segment_f1_score",
     "segment_f1_scorer",
     "timestep_accuracy_score",
@@ -764,6 +775,515 @@ default="uniform_average"
     )
 
 
+# --- multi-label: several binary decisions per timestep (sound event detection) --------------
+
+
+def _multilabel_sequences(y, name, missing_label=None, allow_missing=False):
+    """``y`` as lists of boolean (T_i, n_labels) activity arrays and of labelled masks."""
+    if isinstance(y, np.ndarray) and y.ndim == 3:
+        y = list(y)
+    if isinstance(y, (str, bytes)) or not isinstance(y, (list, tuple)):
+        raise TypeError(
+            f"Expected a list of (T_i, n_labels) 0/1 arrays for {name}; got {type(y).__name__}."
+        )
+    if len(y) == 0:
+        raise ValueError(f"{name} is an empty list; at least one sequence is required.")
+    active, labelled = [], []
+    for i, yi in enumerate(y):
+        try:
+            yi = np.asarray(yi)
+        except ValueError:
+            yi = None
+        if yi is None or yi.ndim != 2:
+            got = "rows of unequal lengths" if yi is None else f"{yi.ndim} dimensions"
+            raise ValueError(
+                f"{name}[{i}] must be a (T_i, n_labels) array of 0/1 decisions; got {got}."
+            )
+        mask = _labelled_mask(yi, missing_label) if allow_missing else np.ones(yi.shape, bool)
+        if not allow_missing and yi.dtype.kind == "f" and np.isnan(yi).any():
+            raise ValueError(f"{name}[{i}] holds NaN; every prediction must be 0 or 1.")
+        values = np.where(mask, yi, 0)
+        if values.dtype.kind not in "biuf" or not np.isin(values, (0, 1)).all():
+            raise ValueError(
+                f"{name}[{i}] holds values other than 0 and 1"
+                + (" (and the missing marker)" if allow_missing else "")
+                + "; each label is one binary decision per timestep."
+            )
+        if yi.shape[1] != (active[0].shape[1] if active else yi.shape[1]):
+            raise ValueError(
+                f"{name}[{i}] has {yi.shape[1]} labels but {name}[0] has "
+                f"{active[0].shape[1]}; every sequence needs the same labels."
+            )
+        active.append(values.astype(bool))
+        labelled.append(mask)
+    return active, labelled
+
+
+def _check_multilabel_pairs(y_true, y_pred, missing_label):
+    """Validate multi-label truth and predictions: (ref, est, labelled) lists that pair up."""
+    ref, labelled = _multilabel_sequences(y_true, "y_true", missing_label, allow_missing=True)
+    est, _ = _multilabel_sequences(y_pred, "y_pred")
+    check_same_lengths(ref, est, what=("timesteps", "timesteps"))
+    if ref[0].shape[1] != est[0].shape[1]:
+        raise ValueError(
+            f"y_true has {ref[0].shape[1]} labels per timestep but y_pred has {est[0].shape[1]}."
+        )
+    return ref, est, labelled
+
+
+def _segment_counts(ref, est, labelled, segment_length):
+    """sed_eval's segment-based counts for one sequence.
+
+    A label is active in a segment when it is active at one of the segment's labelled steps;
+    a (segment, label) cell without a labelled step is not evaluated. Returns per-label
+    ``(tp, n_ref, n_sys)`` and the summed substitutions, deletions and insertions, counted
+    per segment over its evaluated labels (Mesaros et al. 2016, section 3.1).
+    """
+    n_steps, n_labels = ref.shape
+    n_segments = -(-n_steps // segment_length)
+    pad = ((0, n_segments * segment_length - n_steps), (0, 0))
+
+    def per_segment(a):
+        return np.pad(a, pad).reshape(n_segments, segment_length, n_labels).any(axis=1)
+
+    r = per_segment(ref & labelled)
+    e = per_segment(est & labelled)
+    n_ref, n_sys, tp = r.sum(axis=1), e.sum(axis=1), (r & e).sum(axis=1)
+    sdi = np.array(
+        [
+            (np.minimum(n_ref, n_sys) - tp).sum(),
+            np.maximum(0, n_ref - n_sys).sum(),
+            np.maximum(0, n_sys - n_ref).sum(),
+        ]
+    )
+    return (r & e).sum(axis=0), r.sum(axis=0), e.sum(axis=0), sdi
+
+
+def _runs(active):
+    """Starts and ends (exclusive) of the runs of True in a 1-D boolean array."""
+    edges = np.diff(np.concatenate(([0], active.astype(np.int8), [0])))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def _event_hits(ref_on, ref_off, est_on, est_off, collar, offset, percentage_of_length):
+    """Hit matrix (n_ref, n_est): the onset within ``collar`` steps, and the offset if asked."""
+    hits = np.abs(ref_on[:, None] - est_on[None, :]) <= collar
+    if offset:
+        tolerance = np.maximum(collar, percentage_of_length * (ref_off - ref_on))
+        hits &= np.abs(ref_off[:, None] - est_off[None, :]) <= tolerance[:, None]
+    return hits
+
+
+def _event_counts(ref, est, collar, offset, percentage_of_length):
+    """sed_eval's event-based counts (optimal matching) for one sequence.
+
+    An event is a run of active steps of one label. Reference and estimated events of the
+    same label are paired by a maximum bipartite matching of the pairs that hit (as
+    sed_eval's ``event_matching_type="optimal"``); then each unmatched reference event, in
+    order of onset, takes the first unmatched estimated event of another label that hits it
+    as a substitution. Returns per-label ``(tp, n_ref, n_sys)`` and the substitutions.
+    """
+    n_labels = ref.shape[1]
+    tp, n_ref, n_sys = (np.zeros(n_labels, dtype=np.int64) for _ in range(3))
+    left_ref, left_est = [], []  # (onset, label, offset) of the unmatched events
+    for c in range(n_labels):
+        r_on, r_off = _runs(ref[:, c])
+        e_on, e_off = _runs(est[:, c])
+        n_ref[c], n_sys[c] = r_on.size, e_on.size
+        matched_ref = np.zeros(r_on.size, dtype=bool)
+        matched_est = np.zeros(e_on.size, dtype=bool)
+        if r_on.size and e_on.size:
+            hits = _event_hits(r_on, r_off, e_on, e_off, collar, offset, percentage_of_length)
+            partner = maximum_bipartite_matching(csr_array(hits), perm_type="column")
+            matched_ref = partner >= 0
+            matched_est[partner[matched_ref]] = True
+        tp[c] = matched_ref.sum()
+        left_ref += [
+            (s, c, e) for s, e in zip(r_on[~matched_ref], r_off[~matched_ref], strict=True)
+        ]
+        left_est += [
+            (s, c, e) for s, e in zip(e_on[~matched_est], e_off[~matched_est], strict=True)
+        ]
+    left_ref.sort()
+    left_est.sort()
+    used = np.zeros(len(left_est), dtype=bool)
+    n_subs = 0
+    for on, _, off in left_ref:
+        for i, (e_on, _, e_off) in enumerate(left_est):
+            if (
+                not used[i]
+                and _event_hits(
+                    np.array([on]),
+                    np.array([off]),
+                    np.array([e_on]),
+                    np.array([e_off]),
+                    collar,
+                    offset,
+                    percentage_of_length,
+                )[0, 0]
+            ):
+                used[i] = True
+                n_subs += 1
+                break
+    return tp, n_ref, n_sys, n_subs
+
+
+def _segment_based_counts(y_true, y_pred, segment_length, missing_label, metric):
+    ref, est, labelled = _check_multilabel_pairs(y_true, y_pred, missing_label)
+    n_total = sum(mask.size for mask in labelled)
+    n_skipped = n_total - sum(int(mask.sum()) for mask in labelled)
+    _warn_skipped(metric, n_skipped, n_total, what="(timestep, label) entries", stacklevel=5)
+    counts = [
+        _segment_counts(r, e, m, segment_length) for r, e, m in zip(ref, est, labelled, strict=True)
+    ]
+    return [sum(parts) for parts in zip(*counts, strict=True)]
+
+
+def _event_based_counts(
+    y_true, y_pred, collar, offset, percentage_of_length, missing_label, metric
+):
+    ref, est, labelled = _check_multilabel_pairs(y_true, y_pred, missing_label)
+    # A substitution compares events of different labels on one time axis, so a step leaves
+    # every label's events when one of its labels is missing.
+    known = [mask.all(axis=1) for mask in labelled]
+    n_total = sum(k.size for k in known)
+    n_skipped = n_total - sum(int(k.sum()) for k in known)
+    _warn_skipped(metric, n_skipped, n_total, why="true labels are not all known", stacklevel=5)
+    counts = [
+        _event_counts(r[k], e[k], collar, offset, percentage_of_length)
+        for r, e, k in zip(ref, est, known, strict=True)
+    ]
+    return [sum(parts) for parts in zip(*counts, strict=True)]
+
+
+def _nan_ratio(numerator, denominator):
+    """``numerator / denominator`` elementwise, NaN where the denominator is 0."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    out = np.full(np.broadcast(numerator, denominator).shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def _average(per_label, average):
+    if average is None:
+        return per_label
+    defined = per_label[~np.isnan(per_label)]
+    return float(defined.mean()) if defined.size else float("nan")
+
+
+def _f1_from_counts(tp, n_ref, n_sys, average):
+    if average == "micro":
+        return float(_nan_ratio(2 * tp.sum(), n_ref.sum() + n_sys.sum()))
+    return _average(_nan_ratio(2 * tp, n_ref + n_sys), average)
+
+
+def _error_rate_from_counts(tp, n_ref, n_sys, n_errors, average):
+    """``n_errors`` (S + D + I) is what the micro ("overall") error rate divides by N."""
+    if average == "micro":
+        return float(_nan_ratio(n_errors, n_ref.sum()))
+    # Per label there are no substitutions: errors are misses plus false alarms.
+    return _average(_nan_ratio((n_ref - tp) + (n_sys - tp), n_ref), average)
+
+
+_MULTILABEL_CONSTRAINTS = {
+    "y_true": ["array-like"],
+    "y_pred": ["array-like"],
+    "average": [StrOptions({"micro", "macro"}), None],
+    "missing_label": "no_validation",
+}
+_SEGMENT_CONSTRAINTS = {
+    **_MULTILABEL_CONSTRAINTS,
+    "segment_length": [Interval(numbers.Integral, 1, None, closed="left")],
+}
+_EVENT_CONSTRAINTS = {
+    **_MULTILABEL_CONSTRAINTS,
+    "collar": [Interval(numbers.Real, 0, None, closed="left")],
+    "offset": ["boolean"],
+    "percentage_of_length": [Interval(numbers.Real, 0, None, closed="left")],
+}
+
+
+@validate_params(_SEGMENT_CONSTRAINTS, prefer_skip_nested_validation=True)
+def segment_based_f1_score(
+    y_true, y_pred, *, segment_length=1, average="micro", missing_label=None
+):
+    """Segment-based F1 of multi-label event detection (DCASE; Mesaros et al. 2016).
+
+    The time axis is cut into segments of ``segment_length`` timesteps; in each segment a
+    label is active (in the truth, in the prediction) when it is active at one of the
+    segment's steps. True positives, reference and predicted activities are counted per
+    (segment, label) and summed over all sequences; ``F1 = 2 TP / (N_ref + N_sys)``. This is
+    sed_eval's ``SegmentBasedMetrics`` with one second per timestep.
+
+    Parameters
+    ----------
+    y_true : list of array-like of shape (T_i, n_labels), or ndarray of shape \
+(n_sequences, T, n_labels)
+        Ground-truth activity, 0 or 1 per label and timestep; NaN (or ``missing_label``)
+        where a label is not known.
+    y_pred : list of array-like of the same shapes as ``y_true``
+        Predicted activity, 0 or 1 (or bool) everywhere.
+    segment_length : int, default=1
+        Timesteps per segment: 1 scores every step; DCASE's one second is
+        ``round(1 / seconds per step)``.
+    average : {"micro", "macro"} or None, default="micro"
+        ``"micro"`` pools the counts of all labels (sed_eval's "overall"); ``"macro"`` is the
+        mean of the per-label scores over the labels where it is defined (sed_eval's
+        "class-wise average"); ``None`` returns the per-label scores.
+    missing_label : scalar, default=None
+        Marks unknown entries of ``y_true`` besides NaN and None. A (segment, label) cell
+        with no known step is not evaluated; a :class:`SkippedTimestepsWarning` says how
+        many entries were skipped.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_labels,)
+        Between 0 and 1, higher is better; NaN where a label is neither active nor predicted
+        (sed_eval also gives NaN when only one of the two is empty; here that is 0).
+
+    See Also
+    --------
+    segment_based_error_rate : The error rate over the same segments.
+    event_based_f1_score : Matches events by their onsets (and offsets).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel.metrics import segment_based_f1_score
+    >>> y_true = [np.array([[1, 0], [1, 0], [0, 1], [0, 1]])]
+    >>> y_pred = [np.array([[1, 0], [0, 0], [0, 1], [1, 1]])]
+    >>> segment_based_f1_score(y_true, y_pred)  # TP 3, N_ref 4, N_sys 4
+    0.75
+    >>> segment_based_f1_score(y_true, y_pred, segment_length=2)  # TP 2, N_ref 2, N_sys 3
+    0.8
+    >>> segment_based_f1_score(y_true, y_pred, average=None)
+    array([0.5, 1. ])
+    """
+    tp, n_ref, n_sys, _ = _segment_based_counts(
+        y_true, y_pred, segment_length, missing_label, "segment_based_f1_score"
+    )
+    return _f1_from_counts(tp, n_ref, n_sys, average)
+
+
+@validate_params(_SEGMENT_CONSTRAINTS, prefer_skip_nested_validation=True)
+def segment_based_error_rate(
+    y_true, y_pred, *, segment_length=1, average="micro", missing_label=None
+):
+    """Segment-based error rate of multi-label event detection (DCASE; Mesaros et al. 2016).
+
+    Segments and activities as in :func:`segment_based_f1_score`. In each segment, with
+    ``N_ref`` labels active in the truth, ``N_sys`` in the prediction and ``TP`` in both:
+    substitutions ``S = min(N_ref, N_sys) - TP``, deletions ``D = max(0, N_ref - N_sys)``,
+    insertions ``I = max(0, N_sys - N_ref)``; summed over segments and sequences,
+    ``ER = (S + D + I) / N_ref``. Per label (``average=None`` and ``"macro"``) there are no
+    substitutions: ``ER = (misses + false alarms) / N_ref`` of that label.
+
+    Parameters
+    ----------
+    y_true : list of array-like of shape (T_i, n_labels), or ndarray of shape \
+(n_sequences, T, n_labels)
+        Ground-truth activity, 0 or 1 per label and timestep; NaN (or ``missing_label``)
+        where a label is not known.
+    y_pred : list of array-like of the same shapes as ``y_true``
+        Predicted activity, 0 or 1 (or bool) everywhere.
+    segment_length : int, default=1
+        Timesteps per segment.
+    average : {"micro", "macro"} or None, default="micro"
+        ``"micro"``: sed_eval's "overall" error rate; ``"macro"``: the mean of the per-label
+        error rates ("class-wise average"); ``None``: the per-label error rates.
+    missing_label : scalar, default=None
+        Marks unknown entries of ``y_true`` besides NaN and None, as in
+        :func:`segment_based_f1_score`.
+
+    Returns
+    -------
+    error_rate : float or ndarray of shape (n_labels,)
+        0 is perfect, lower is better; it can exceed 1. NaN for a label that is never active
+        in the truth (sed_eval divides by a tiny epsilon there instead).
+
+    See Also
+    --------
+    segment_based_f1_score, event_based_error_rate
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel.metrics import segment_based_error_rate
+    >>> y_true = [np.array([[1, 0], [1, 0], [0, 1], [0, 1]])]
+    >>> y_pred = [np.array([[0, 1], [0, 0], [0, 1], [1, 1]])]
+    >>> segment_based_error_rate(y_true, y_pred)  # S 1, D 1, I 1 over N_ref 4
+    0.75
+    """
+    tp, n_ref, n_sys, sdi = _segment_based_counts(
+        y_true, y_pred, segment_length, missing_label, "segment_based_error_rate"
+    )
+    return _error_rate_from_counts(tp, n_ref, n_sys, sdi.sum(), average)
+
+
+@validate_params(_EVENT_CONSTRAINTS, prefer_skip_nested_validation=True)
+def event_based_f1_score(
+    y_true,
+    y_pred,
+    *,
+    collar=1,
+    offset=False,
+    percentage_of_length=0.5,
+    average="micro",
+    missing_label=None,
+):
+    """Event-based F1 of multi-label event detection (DCASE; Mesaros et al. 2016).
+
+    An event is a run of consecutive active steps of one label. A predicted event is
+    correct when its onset is within ``collar`` steps of the onset of a true event of the
+    same label (and, with ``offset=True``, its offset within
+    ``max(collar, percentage_of_length * true event length)`` steps of that event's end);
+    each true event is matched at most once, by a maximum matching as sed_eval's
+    ``EventBasedMetrics(event_matching_type="optimal")``. Counts are summed over sequences;
+    ``F1 = 2 TP / (N_ref + N_sys)``.
+
+    Parameters
+    ----------
+    y_true : list of array-like of shape (T_i, n_labels), or ndarray of shape \
+(n_sequences, T, n_labels)
+        Ground-truth activity, 0 or 1 per label and timestep; NaN (or ``missing_label``)
+        where a label is not known.
+    y_pred : list of array-like of the same shapes as ``y_true``
+        Predicted activity, 0 or 1 (or bool) everywhere.
+    collar : float, default=1
+        The onset (and offset) tolerance in timesteps; DCASE's 200 ms is
+        ``0.2 / seconds per step``.
+    offset : bool, default=False
+        Whether the offset must match too (DCASE evaluates onset only, and onset and offset).
+    percentage_of_length : float, default=0.5
+        With ``offset=True``, the offset tolerance as a fraction of the true event's length
+        when that exceeds ``collar``.
+    average : {"micro", "macro"} or None, default="micro"
+        ``"micro"`` pools all labels ("overall"); ``"macro"`` averages the per-label scores
+        where defined ("class-wise average"); ``None`` returns them.
+    missing_label : scalar, default=None
+        Marks unknown entries of ``y_true`` besides NaN and None. A timestep with any
+        unknown label is removed (from every label, so that events of different labels stay
+        on one time axis) before events are formed; a :class:`SkippedTimestepsWarning` says
+        how many steps were skipped.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_labels,)
+        Between 0 and 1, higher is better; NaN where a label has no true and no predicted
+        event.
+
+    See Also
+    --------
+    event_based_error_rate : The error rate over the same matching.
+    segment_based_f1_score : Compares activity per segment instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel.metrics import event_based_f1_score
+    >>> truth = np.zeros((12, 1), dtype=int)
+    >>> truth[2:6] = truth[8:11] = 1  # two events
+    >>> pred = np.zeros((12, 1), dtype=int)
+    >>> pred[3:6] = pred[10:12] = 1  # onsets 1 and 2 steps late
+    >>> event_based_f1_score([truth], [pred], collar=1)
+    0.5
+    >>> event_based_f1_score([truth], [pred], collar=2)
+    1.0
+    """
+    tp, n_ref, n_sys, _ = _event_based_counts(
+        y_true,
+        y_pred,
+        collar,
+        offset,
+        percentage_of_length,
+        missing_label,
+        "event_based_f1_score",
+    )
+    return _f1_from_counts(tp, n_ref, n_sys, average)
+
+
+@validate_params(_EVENT_CONSTRAINTS, prefer_skip_nested_validation=True)
+def event_based_error_rate(
+    y_true,
+    y_pred,
+    *,
+    collar=1,
+    offset=False,
+    percentage_of_length=0.5,
+    average="micro",
+    missing_label=None,
+):
+    """Event-based error rate of multi-label event detection (DCASE; Mesaros et al. 2016).
+
+    Events and their matching as in :func:`event_based_f1_score`. A true event left
+    unmatched that an unmatched predicted event of another label hits (onset, and offset if
+    asked) is a substitution, taken in order of onset as sed_eval does; the remaining
+    unmatched true events are deletions and predicted ones insertions:
+    ``ER = (S + D + I) / N_ref``. Per label there are no substitutions.
+
+    Parameters
+    ----------
+    y_true : list of array-like of shape (T_i, n_labels), or ndarray of shape \
+(n_sequences, T, n_labels)
+        Ground-truth activity, 0 or 1 per label and timestep; NaN (or ``missing_label``)
+        where a label is not known.
+    y_pred : list of array-like of the same shapes as ``y_true``
+        Predicted activity, 0 or 1 (or bool) everywhere.
+    collar : float, default=1
+        The onset (and offset) tolerance in timesteps.
+    offset : bool, default=False
+        Whether the offset must match too.
+    percentage_of_length : float, default=0.5
+        With ``offset=True``, the offset tolerance as a fraction of the true event's length
+        when that exceeds ``collar``.
+    average : {"micro", "macro"} or None, default="micro"
+        ``"micro"``: "overall"; ``"macro"``: "class-wise average"; ``None``: per label.
+    missing_label : scalar, default=None
+        Marks unknown entries of ``y_true`` besides NaN and None, as in
+        :func:`event_based_f1_score`.
+
+    Returns
+    -------
+    error_rate : float or ndarray of shape (n_labels,)
+        0 is perfect, lower is better; it can exceed 1. NaN for a label without true events.
+
+    Notes
+    -----
+    When several maximum matchings exist, which events are left over for substitutions can
+    depend on the matching algorithm; the micro error rate can then differ from sed_eval's
+    (which uses Hopcroft-Karp) by a substitution counted as a deletion plus an insertion.
+    F1 and the per-label error rates depend only on the size of the matching and always
+    agree.
+
+    See Also
+    --------
+    event_based_f1_score, segment_based_error_rate
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_seqlabel.metrics import event_based_error_rate
+    >>> truth = np.zeros((10, 2), dtype=int)
+    >>> truth[1:4, 0] = 1  # one event of label 0
+    >>> pred = np.zeros((10, 2), dtype=int)
+    >>> pred[1:4, 1] = pred[7:9, 1] = 1  # found as label 1, and a false alarm
+    >>> event_based_error_rate([truth], [pred])  # S 1 + I 1 over N_ref 1
+    2.0
+    """
+    tp, n_ref, n_sys, n_subs = _event_based_counts(
+        y_true,
+        y_pred,
+        collar,
+        offset,
+        percentage_of_length,
+        missing_label,
+        "event_based_error_rate",
+    )
+    n_errors = n_subs + (n_ref.sum() - tp.sum() - n_subs) + (n_sys.sum() - tp.sum() - n_subs)
+    return _error_rate_from_counts(tp, n_ref, n_sys, n_errors, average)
+
+
 timestep_accuracy_scorer = make_scorer(timestep_accuracy_score, response_method="predict")
 """Scorer of :func:`timestep_accuracy_score` on ``predict``, for ``scoring=``."""
 segment_f1_scorer = make_scorer(segment_f1_score, response_method="predict", overlap=0.5)
@@ -780,3 +1300,15 @@ neg_mean_absolute_error_scorer = make_scorer(
     mean_absolute_error, response_method="predict", greater_is_better=False
 )
 """Scorer of minus :func:`mean_absolute_error`, scikit-learn's sign convention for losses."""
+segment_based_f1_scorer = make_scorer(segment_based_f1_score, response_method="predict")
+"""Scorer of :func:`segment_based_f1_score` (one-step segments, micro) on ``predict``."""
+neg_segment_based_error_rate_scorer = make_scorer(
+    segment_based_error_rate, response_method="predict", greater_is_better=False
+)
+"""Scorer of minus :func:`segment_based_error_rate` (one-step segments, micro)."""
+event_based_f1_scorer = make_scorer(event_based_f1_score, response_method="predict")
+"""Scorer of :func:`event_based_f1_score` (onset collar 1 step, micro) on ``predict``."""
+neg_event_based_error_rate_scorer = make_scorer(
+    event_based_error_rate, response_method="predict", greater_is_better=False
+)
+"""Scorer of minus :func:`event_based_error_rate` (onset collar 1 step, micro)."""

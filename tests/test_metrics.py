@@ -1,5 +1,6 @@
 """Tests of sk_seqlabel.metrics: hand-computed values, pooling, label types, errors, scorers."""
 
+import importlib
 import itertools
 import warnings
 
@@ -13,15 +14,24 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sk_seqlabel.metrics import (
     SkippedTimestepsWarning,
     _levenshtein,
+    _runs,
     _segments,
     edit_score,
     edit_scorer,
+    event_based_error_rate,
+    event_based_f1_score,
+    event_based_f1_scorer,
     mean_absolute_error,
     mean_squared_error,
+    neg_event_based_error_rate_scorer,
     neg_mean_absolute_error_scorer,
     neg_mean_squared_error_scorer,
+    neg_segment_based_error_rate_scorer,
     r2_score,
     r2_scorer,
+    segment_based_error_rate,
+    segment_based_f1_score,
+    segment_based_f1_scorer,
     segment_f1_score,
     segment_f1_scorer,
     timestep_accuracy_score,
@@ -725,3 +735,322 @@ def test_grid_search_picks_the_shift_with_the_smallest_error(scorer):
     )
     grid.fit(X, y)
     assert grid.best_params_ == {"shift": 0.0}
+
+
+# --- multi-label: segment- and event-based metrics --------------------------------------------
+
+
+def test_segment_based_counts_substitutions_deletions_and_insertions_per_segment():
+    # Segment 0: label 0 true, label 1 predicted: one substitution. Segment 1: label 0 true,
+    # nothing predicted: a deletion. Segment 3: label 0 predicted beside a correct label 1:
+    # an insertion. N_ref 4, so ER 3/4; TP 2 of N_ref 4 and N_sys 4, so F1 1/2.
+    y_true = [np.array([[1, 0], [1, 0], [0, 1], [0, 1]])]
+    y_pred = [np.array([[0, 1], [0, 0], [0, 1], [1, 1]])]
+    assert segment_based_error_rate(y_true, y_pred) == pytest.approx(3 / 4)
+    assert segment_based_f1_score(y_true, y_pred) == pytest.approx(1 / 2)
+    # Per label no substitutions: label 0 has 2 misses and 1 false alarm over 2 true
+    # segments, label 1 one false alarm over 2.
+    np.testing.assert_allclose(segment_based_error_rate(y_true, y_pred, average=None), [1.5, 0.5])
+    assert segment_based_error_rate(y_true, y_pred, average="macro") == pytest.approx(1.0)
+    np.testing.assert_allclose(segment_based_f1_score(y_true, y_pred, average=None), [0, 0.8])
+
+
+def test_a_label_active_at_one_step_of_a_segment_is_active_in_the_segment():
+    y_true = [np.array([[1], [0], [0], [0], [0], [0]])]
+    y_pred = [np.array([[0], [0], [1], [0], [0], [0]])]
+    assert segment_based_f1_score(y_true, y_pred, segment_length=1) == 0.0
+    assert segment_based_f1_score(y_true, y_pred, segment_length=3) == 1.0
+    # A last, shorter segment counts like the others.
+    assert segment_based_error_rate(y_true, [np.eye(6, 1, -5, dtype=int)], segment_length=4) == 2
+
+
+def test_event_onset_collar_and_offset_condition():
+    truth = np.zeros((20, 1), dtype=int)
+    truth[2:10] = 1  # length 8: with offset=True the offset tolerance is max(1, 0.5 * 8) = 4
+    inside, outside = truth * 0, truth * 0
+    inside[3:6] = 1  # onset 1 late, offset 4 early
+    outside[3:5] = 1  # offset 5 early
+    for pred in (inside, outside):
+        assert event_based_f1_score([truth], [pred], collar=1) == 1.0
+        assert event_based_f1_score([truth], [pred], collar=0) == 0.0
+    assert event_based_f1_score([truth], [inside], collar=1, offset=True) == 1.0
+    assert event_based_f1_score([truth], [outside], collar=1, offset=True) == 0.0
+    assert event_based_f1_score([truth], [outside], offset=True, percentage_of_length=1) == 1.0
+
+
+def test_each_true_event_is_matched_once():
+    truth = np.zeros((12, 1), dtype=int)
+    truth[2:8] = 1
+    pred = truth * 0
+    pred[2:4] = pred[5:8] = 1  # a broken prediction: two events, one onset within the collar
+    assert event_based_f1_score([truth], [pred], collar=1) == pytest.approx(2 / 3)
+    assert event_based_error_rate([truth], [pred], collar=1) == pytest.approx(1.0)  # 1 insertion
+
+
+def test_event_matching_is_optimal_not_greedy():
+    # True onsets 2 and 4, predicted 3 and 5, collar 1: greedy in order of onset pairs 2-3 and
+    # 4-5 as well, but true 4 could also take 3; only a maximum matching is sure to find both.
+    truth = np.zeros((10, 1), dtype=int)
+    truth[[2, 4]] = 1
+    pred = np.zeros((10, 1), dtype=int)
+    pred[[3, 5]] = 1
+    assert event_based_f1_score([truth], [pred], collar=1) == 1.0
+
+
+def test_multilabel_missing_entries_are_skipped():
+    nan = np.nan
+    y_true = [np.array([[1, 0], [nan, 0], [0, 1]])]
+    y_pred = [np.array([[1, 0], [1, 0], [0, 1]])]
+    with pytest.warns(SkippedTimestepsWarning, match=r"skipped 1 of 6 \(timestep, label\)"):
+        assert segment_based_f1_score(y_true, y_pred) == 1.0
+    with pytest.warns(SkippedTimestepsWarning):
+        assert segment_based_error_rate(y_true, y_pred) == 0.0
+    # Event-based: the step leaves both labels, so [1, 1] vs [1, ?] is one step long on both
+    # sides and its offset matches; scored fully, the predicted offset is one step late.
+    assert event_based_f1_score([np.nan_to_num(y_true[0])], y_pred, collar=0, offset=True) == 0.5
+    with pytest.warns(SkippedTimestepsWarning, match="skipped 1 of 3 timesteps"):
+        assert event_based_f1_score(y_true, y_pred, collar=0, offset=True) == 1.0
+
+
+def test_multilabel_missing_label_marker():
+    y_true = [np.array([[1, -1], [0, 1]])]
+    y_pred = [np.array([[1, 1], [0, 1]])]
+    with pytest.warns(SkippedTimestepsWarning):
+        assert segment_based_f1_score(y_true, y_pred, missing_label=-1) == 1.0
+    with pytest.raises(ValueError, match=r"y_true\[0\] holds values other than 0 and 1"):
+        segment_based_f1_score(y_true, y_pred)
+
+
+def test_per_label_scores_and_undefined_labels():
+    # Label 1 is never active nor predicted: its F1 and ER are NaN and left out of "macro".
+    y_true = [np.array([[1, 0], [1, 0], [0, 0]])]
+    y_pred = [np.array([[1, 0], [0, 0], [0, 0]])]
+    f1 = segment_based_f1_score(y_true, y_pred, average=None)
+    assert f1[0] == pytest.approx(2 / 3) and np.isnan(f1[1])
+    assert segment_based_f1_score(y_true, y_pred, average="macro") == pytest.approx(2 / 3)
+    assert np.isnan(event_based_error_rate(y_true, y_pred, average=None)[1])
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        segment_based_f1_score,
+        segment_based_error_rate,
+        event_based_f1_score,
+        event_based_error_rate,
+    ],
+)
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "error", "message"),
+    [
+        ([np.ones((3, 2))], [np.ones((3, 2)) * 2], ValueError, r"y_pred\[0\] holds values other"),
+        ([np.ones(3)], [np.ones(3)], ValueError, r"y_true\[0\] must be a \(T_i, n_labels\)"),
+        ([np.ones((3, 2))], [np.full((3, 2), np.nan)], ValueError, r"y_pred\[0\] holds NaN"),
+        ([np.ones((3, 2))], [np.ones((3, 3))], ValueError, "y_true has 2 labels per timestep"),
+        ([np.ones((3, 2))], [np.ones((2, 2))], ValueError, r"y_true\[0\] has 3 timesteps"),
+        (
+            [np.ones((3, 2)), np.ones((1, 1))],
+            [np.ones((3, 2))] * 2,
+            ValueError,
+            r"y_true\[1\] has 1",
+        ),
+        ("ab", "ab", TypeError, "y_true. parameter of .* must be an array-like"),
+    ],
+)
+def test_bad_multilabel_input_is_named(metric, y_true, y_pred, error, message):
+    with pytest.raises(error, match=message):
+        metric(y_true, y_pred)
+
+
+def test_multilabel_inputs_are_not_modified():
+    y_true = [np.array([[1.0, np.nan], [0.0, 1.0]])]
+    y_pred = [np.array([[1, 1], [0, 1]])]
+    copies = [a.copy() for a in y_true + y_pred]
+    with pytest.warns(SkippedTimestepsWarning):
+        segment_based_f1_score(y_true, y_pred)
+        event_based_error_rate(y_true, y_pred)
+    for a, c in zip(y_true + y_pred, copies, strict=True):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_3d_array_input_equals_list_input():
+    rng = np.random.default_rng(12)
+    y_true = (rng.random((3, 15, 2)) < 0.4).astype(int)
+    y_pred = (rng.random((3, 15, 2)) < 0.4).astype(int)
+    for metric in (segment_based_f1_score, event_based_error_rate):
+        assert metric(y_true, y_pred) == pytest.approx(metric(list(y_true), list(y_pred)))
+
+
+# --- agreement with sed_eval --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sed_eval():
+    """sed_eval (the test extra installs it), imported without its pkg_resources warning."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return importlib.import_module("sed_eval")
+    except ImportError as error:  # e.g. libmagic missing on the machine, which dcase_util needs
+        pytest.skip(f"sed_eval cannot be imported ({error}); pip install -e '.[test]'")
+
+
+def _random_multilabel(rng, n_sequences, n_labels):
+    """Random events per label, and predictions shifted by up to 2 steps with 5% flips."""
+    y_true, y_pred = [], []
+    for _ in range(n_sequences):
+        length = int(rng.integers(20, 60))
+        truth = np.zeros((length, n_labels), dtype=int)
+        for c in range(n_labels):
+            for _ in range(rng.integers(1, 4)):
+                start = rng.integers(0, length - 2)
+                truth[start : start + rng.integers(1, 12), c] = 1
+        pred = np.stack([np.roll(truth[:, c], rng.integers(-2, 3)) for c in range(n_labels)], 1)
+        flips = rng.random(pred.shape) < 0.05
+        pred[flips] = 1 - pred[flips]
+        y_true.append(truth)
+        y_pred.append(pred)
+    return y_true, y_pred
+
+
+def _event_list(y, index):
+    """sed_eval's event list of one (T, n_labels) array, at one second per timestep."""
+    events = []
+    for c in range(y.shape[1]):
+        onsets, offsets = _runs(y[:, c].astype(bool))
+        events += [(int(on), c, int(off)) for on, off in zip(onsets, offsets, strict=True)]
+    return [
+        {
+            "filename": f"seq{index}",
+            "event_label": f"l{c}",
+            "onset": float(on),
+            "offset": float(off),
+        }
+        for on, c, off in sorted(events)  # by onset, as our substitutions are taken
+    ]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_segment_based_metrics_agree_with_sed_eval(sed_eval, seed):
+    y_true, y_pred = _random_multilabel(np.random.default_rng(seed), n_sequences=5, n_labels=3)
+    labels = ["l0", "l1", "l2"]
+    for segment_length in (1, 3, 7):
+        reference = sed_eval.sound_event.SegmentBasedMetrics(
+            event_label_list=labels, time_resolution=float(segment_length)
+        )
+        for i, (truth, pred) in enumerate(zip(y_true, y_pred, strict=True)):
+            reference.evaluate(
+                _event_list(truth, i), _event_list(pred, i), evaluated_length_seconds=len(truth)
+            )
+        overall = reference.results_overall_metrics()
+        class_wise = reference.results_class_wise_metrics()
+        average = reference.results_class_wise_average_metrics()
+        kw = {"segment_length": segment_length}
+        assert segment_based_f1_score(y_true, y_pred, **kw) == pytest.approx(
+            overall["f_measure"]["f_measure"]
+        )
+        assert segment_based_error_rate(y_true, y_pred, **kw) == pytest.approx(
+            overall["error_rate"]["error_rate"]
+        )
+        assert segment_based_f1_score(y_true, y_pred, average="macro", **kw) == pytest.approx(
+            average["f_measure"]["f_measure"]
+        )
+        assert segment_based_error_rate(y_true, y_pred, average="macro", **kw) == pytest.approx(
+            average["error_rate"]["error_rate"]
+        )
+        np.testing.assert_allclose(
+            segment_based_f1_score(y_true, y_pred, average=None, **kw),
+            [class_wise[label]["f_measure"]["f_measure"] for label in labels],
+        )
+        assert 0 < overall["f_measure"]["f_measure"] < 1  # the data exercise hits and misses
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize(("collar", "offset"), [(1, False), (3, False), (1, True), (2, True)])
+def test_event_based_metrics_agree_with_sed_eval(sed_eval, seed, collar, offset):
+    y_true, y_pred = _random_multilabel(np.random.default_rng(seed), n_sequences=5, n_labels=3)
+    labels = ["l0", "l1", "l2"]
+    reference = sed_eval.sound_event.EventBasedMetrics(
+        event_label_list=labels,
+        t_collar=float(collar),
+        evaluate_offset=offset,
+        percentage_of_length=0.5,
+        event_matching_type="optimal",
+    )
+    for i, (truth, pred) in enumerate(zip(y_true, y_pred, strict=True)):
+        reference.evaluate(_event_list(truth, i), _event_list(pred, i))
+    overall = reference.results_overall_metrics()
+    class_wise = reference.results_class_wise_metrics()
+    average = reference.results_class_wise_average_metrics()
+    kw = {"collar": collar, "offset": offset}
+    assert event_based_f1_score(y_true, y_pred, **kw) == pytest.approx(
+        overall["f_measure"]["f_measure"]
+    )
+    assert event_based_error_rate(y_true, y_pred, **kw) == pytest.approx(
+        overall["error_rate"]["error_rate"]
+    )
+    assert event_based_f1_score(y_true, y_pred, average="macro", **kw) == pytest.approx(
+        average["f_measure"]["f_measure"]
+    )
+    assert event_based_error_rate(y_true, y_pred, average="macro", **kw) == pytest.approx(
+        average["error_rate"]["error_rate"]
+    )
+    np.testing.assert_allclose(
+        event_based_error_rate(y_true, y_pred, average=None, **kw),
+        [class_wise[label]["error_rate"]["error_rate"] for label in labels],
+    )
+
+
+# --- multi-label scorers ----------------------------------------------------------------------
+
+
+class ThresholdMultiLabeler(BaseEstimator):
+    """Label c is active at a step when feature c exceeds `threshold`; checks it gets lists."""
+
+    def __init__(self, threshold=0.0):
+        self.threshold = threshold
+
+    def fit(self, X, y):
+        assert isinstance(X, list) and isinstance(y, list)
+        return self
+
+    def predict(self, X):
+        assert isinstance(X, list)
+        return [(np.asarray(x) > self.threshold).astype(int) for x in X]
+
+
+def _multilabel_threshold_data():
+    rng = np.random.default_rng(13)
+    y, _ = _random_multilabel(rng, n_sequences=6, n_labels=2)
+    X = [np.where(yi == 1, 1.0, -1.0) + rng.normal(0, 0.5, yi.shape) for yi in y]
+    return X, y
+
+
+@pytest.mark.parametrize(
+    ("scorer", "metric", "sign"),
+    [
+        (segment_based_f1_scorer, segment_based_f1_score, 1),
+        (neg_segment_based_error_rate_scorer, segment_based_error_rate, -1),
+        (event_based_f1_scorer, event_based_f1_score, 1),
+        (neg_event_based_error_rate_scorer, event_based_error_rate, -1),
+    ],
+)
+def test_multilabel_scorers_in_cross_val_score(scorer, metric, sign):
+    X, y = _multilabel_threshold_data()
+    est = ThresholdMultiLabeler()
+    scores = cross_val_score(est, X, y, scoring=scorer, cv=KFold(2))
+    expected = [sign * metric(y[:3], est.predict(X[:3])), sign * metric(y[3:], est.predict(X[3:]))]
+    np.testing.assert_allclose(scores, expected)
+    assert all(0 < abs(s) for s in scores)
+
+
+def test_grid_search_picks_the_threshold_with_the_best_event_f1():
+    X, y = _multilabel_threshold_data()
+    grid = GridSearchCV(
+        ThresholdMultiLabeler(),
+        {"threshold": [-2.0, 0.0, 2.0]},
+        scoring=event_based_f1_scorer,
+        cv=KFold(2),
+    )
+    grid.fit(X, y)
+    assert grid.best_params_ == {"threshold": 0.0}
