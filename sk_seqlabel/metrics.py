@@ -1,6 +1,9 @@
-"""Metrics over lists of per-timestep label sequences, and scorers for model selection.
+"""Metrics over lists of per-timestep sequences, and scorers for model selection.
 
-Three views of the same predictions, each on the scale 0..1 (higher is better):
+Every metric takes ``y_true`` and ``y_pred`` as lists of per-timestep arrays, one per
+recording (variable lengths), or as one array with the recordings along the first axis.
+
+**One label per step** (1-D label arrays), each on the scale 0..1 (higher is better):
 
 - :func:`timestep_accuracy_score`: the fraction of correctly labelled timesteps, pooled over all
   sequences. Blind to *how* errors are spread: a few flickering timesteps cost little.
@@ -9,10 +12,28 @@ Three views of the same predictions, each on the scale 0..1 (higher is better):
 - :func:`edit_score`: segmental edit score, one minus the normalised Levenshtein distance between
   the orders of segment labels. Punishes over-segmentation, ignores segment durations.
 
-A segment is a maximal run of equal labels. The scorers ``timestep_accuracy_scorer``,
-``segment_f1_scorer`` (``overlap=0.5``) and ``edit_scorer`` call the estimator's ``predict`` and
-can be passed as ``scoring=`` to ``GridSearchCV`` or ``cross_val_score``. For another overlap,
-build a scorer the usual way: ``make_scorer(segment_f1_score, overlap=0.25)``.
+A segment is a maximal run of equal labels.
+
+**Values per step** ((T_i,) or (T_i, n_targets) float arrays): :func:`r2_score`,
+:func:`mean_squared_error` and :func:`mean_absolute_error`, scikit-learn's functions on the
+steps of all sequences concatenated.
+
+**Several binary labels per step** ((T_i, n_labels) 0/1 arrays, as in sound event detection):
+:func:`segment_based_f1_score`, :func:`segment_based_error_rate`, :func:`event_based_f1_score`
+and :func:`event_based_error_rate`, as DCASE defines them (Mesaros, Heittola & Virtanen 2016)
+and ``sed_eval`` computes them, with lengths and collars in timesteps.
+
+**Steps without a label** are skipped: NaN (and None in object labels) always, and the value
+given as ``missing_label=`` (e.g. ``-1``, scikit-learn's semi-supervised marker) when one is
+given; NaN in regression targets. A :class:`SkippedTimestepsWarning` says how many were skipped.
+
+The scorers call the estimator's ``predict`` and can be passed as ``scoring=`` to
+``GridSearchCV`` or ``cross_val_score``: ``timestep_accuracy_scorer``, ``segment_f1_scorer``
+(``overlap=0.5``), ``edit_scorer``, ``r2_scorer``, ``neg_mean_squared_error_scorer``,
+``neg_mean_absolute_error_scorer``, ``segment_based_f1_scorer``, ``event_based_f1_scorer``,
+``neg_segment_based_error_rate_scorer`` and ``neg_event_based_error_rate_scorer`` (losses
+negated, scikit-learn's convention). For other settings, build a scorer the usual way:
+``make_scorer(segment_f1_score, overlap=0.25)``.
 
 Examples
 --------
@@ -21,6 +42,10 @@ Examples
 make_scorer(segment_f1_score, response_method='predict', overlap=0.5)
 >>> edit_scorer
 make_scorer(edit_score, response_method='predict')
+>>> from sklearn.metrics import make_scorer
+>>> from sk_seqlabel.metrics import event_based_f1_score
+>>> make_scorer(event_based_f1_score, collar=5, offset=True)  # 5 steps, offsets too
+make_scorer(event_based_f1_score, response_method='predict', collar=5, offset=True)
 """
 
 from __future__ import annotations
