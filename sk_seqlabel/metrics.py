@@ -265,16 +265,13 @@ def _pooled_regression_metric(metric, name, y_true, y_pred, sample_weight, multi
             return raw
         if multioutput == "uniform_average":
             return float(raw.mean())
-        # variance_weighted: each column weighs by its (weighted) total sum of squares.
-        column_weights = np.array(
-            [
-                np.cov(
-                    y_true[rows, j], aweights=None if weights is None else weights[rows], bias=True
-                )
-                * (rows.sum() if weights is None else weights[rows].sum())
-                for j, rows in enumerate(labelled.T)
-            ]
-        )
+        # variance_weighted: each column weighs by its (weighted) total sum of squares, the
+        # denominator of its R², as scikit-learn weighs complete columns.
+        column_weights = []
+        for j, rows in enumerate(labelled.T):
+            w = np.ones(rows.sum()) if weights is None else weights[rows]
+            values = y_true[rows, j]
+            column_weights.append(np.sum(w * (values - np.average(values, weights=w)) ** 2))
         return float(np.average(raw, weights=column_weights))
     multioutput = np.asarray(multioutput, dtype=np.float64)
     if multioutput.shape != raw.shape:
@@ -828,6 +825,11 @@ def _multilabel_sequences(y, name, missing_label=None, allow_missing=False):
         if not allow_missing and yi.dtype.kind == "f" and np.isnan(yi).any():
             raise ValueError(f"{name}[{i}] holds NaN; every prediction must be 0 or 1.")
         values = np.where(mask, yi, 0)
+        if values.dtype.kind == "O":  # None marked missing entries; the rest may be numbers
+            try:
+                values = values.astype(np.float64)
+            except (TypeError, ValueError):
+                pass
         if values.dtype.kind not in "biuf" or not np.isin(values, (0, 1)).all():
             raise ValueError(
                 f"{name}[{i}] holds values other than 0 and 1"
@@ -929,27 +931,19 @@ def _event_counts(ref, est, collar, offset, percentage_of_length):
         left_est += [
             (s, c, e) for s, e in zip(e_on[~matched_est], e_off[~matched_est], strict=True)
         ]
-    left_ref.sort()
-    left_est.sort()
+    if not (left_ref and left_est):
+        return tp, n_ref, n_sys, 0
+    ref_on, _, ref_off = np.array(sorted(left_ref)).T
+    est_on, _, est_off = np.array(sorted(left_est)).T
+    hits = _event_hits(ref_on, ref_off, est_on, est_off, collar, offset, percentage_of_length)
+    # Greedy, as sed_eval takes substitutions: each true event the first free predicted one.
     used = np.zeros(len(left_est), dtype=bool)
     n_subs = 0
-    for on, _, off in left_ref:
-        for i, (e_on, _, e_off) in enumerate(left_est):
-            if (
-                not used[i]
-                and _event_hits(
-                    np.array([on]),
-                    np.array([off]),
-                    np.array([e_on]),
-                    np.array([e_off]),
-                    collar,
-                    offset,
-                    percentage_of_length,
-                )[0, 0]
-            ):
-                used[i] = True
-                n_subs += 1
-                break
+    for row in hits:
+        free = np.flatnonzero(row & ~used)
+        if free.size:
+            used[free[0]] = True
+            n_subs += 1
     return tp, n_ref, n_sys, n_subs
 
 

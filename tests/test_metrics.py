@@ -819,6 +819,9 @@ def test_multilabel_missing_label_marker():
         assert segment_based_f1_score(y_true, y_pred, missing_label=-1) == 1.0
     with pytest.raises(ValueError, match=r"y_true\[0\] holds values other than 0 and 1"):
         segment_based_f1_score(y_true, y_pred)
+    with pytest.warns(SkippedTimestepsWarning, match="skipped 1 of 4"):
+        unknown_as_none = [np.array([[1, None], [0, 1]], dtype=object)]
+        assert segment_based_f1_score(unknown_as_none, y_pred) == 1.0
 
 
 def test_per_label_scores_and_undefined_labels():
