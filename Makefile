@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	if [ -n "$(TORCH)" ]; then $(BIN)/python -m pip install -q "$(TORCH)"; fi
 	$(BIN)/python -m pip install -q -e ".[test,docs]"
-	$(BIN)/python -m pip install -q --no-deps --target $(SED_EVAL) "sed_eval==0.2.1" \
+	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(SED_EVAL) "sed_eval==0.2.1" \
 		"dcase_util==0.2.20" "six>=1.10" "future>=0.16" "setuptools<81"
 	rm -rf $(SED_EVAL)/tests
 	touch $@
