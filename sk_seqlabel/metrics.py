@@ -55,7 +55,7 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy.sparse import csr_array
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 from sklearn import metrics as _sk_metrics
 from sklearn.metrics import make_scorer
@@ -921,7 +921,7 @@ def _event_counts(ref, est, collar, offset, percentage_of_length):
         matched_est = np.zeros(e_on.size, dtype=bool)
         if r_on.size and e_on.size:
             hits = _event_hits(r_on, r_off, e_on, e_off, collar, offset, percentage_of_length)
-            partner = maximum_bipartite_matching(csr_array(hits), perm_type="column")
+            partner = maximum_bipartite_matching(csr_matrix(hits), perm_type="column")
             matched_ref = partner >= 0
             matched_est[partner[matched_ref]] = True
         tp[c] = matched_ref.sum()
