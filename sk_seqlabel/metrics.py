@@ -864,7 +864,7 @@ def _segment_counts(ref, est, labelled, segment_length):
     A label is active in a segment when it is active at one of the segment's labelled steps;
     a (segment, label) cell without a labelled step is not evaluated. Returns per-label
     ``(tp, n_ref, n_sys)`` and the summed substitutions, deletions and insertions, counted
-    per segment over its evaluated labels (Mesaros et al. 2016, section 3.1).
+    per segment over its evaluated labels, as Mesaros et al. (2016) and sed_eval count them.
     """
     n_steps, n_labels = ref.shape
     n_segments = -(-n_steps // segment_length)
