@@ -11,6 +11,12 @@ BIN := $(VENV)/bin
 # whatever torch the environment already has.
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed-stamp
+# sed_eval, the reference the multi-label event metrics are tested against, goes into a folder
+# of its own that tests/test_metrics.py puts on sys.path, without its dependencies: those pull
+# librosa and audio libraries the metrics never use, and dcase_util installs a top-level
+# `tests` package that would shadow ours in site-packages. Its pkg_resources import needs the
+# setuptools before 81; six and future are what it imports besides.
+SED_EVAL := $(VENV)/sed_eval
 
 .PHONY: demo test lint docs clean
 
@@ -18,6 +24,9 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	if [ -n "$(TORCH)" ]; then $(BIN)/python -m pip install -q "$(TORCH)"; fi
 	$(BIN)/python -m pip install -q -e ".[test,docs]"
+	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(SED_EVAL) "sed_eval==0.2.1" \
+		"dcase_util==0.2.20" "six>=1.10" "future>=0.16" "setuptools<81"
+	rm -rf $(SED_EVAL)/tests
 	touch $@
 
 ## Run the demo: label real sensor recordings with every labeler (ARGS="--quick" to try).
