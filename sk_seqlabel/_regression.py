@@ -17,25 +17,12 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseSequenceEstimator, Targets
+from ._data.targets import check_continuous_targets
 from ._training.losses import REGRESSION_LOSSES, TimestepRegressionLoss
 from .formats import is_multiindex_panel, split_panel
+from .metrics import r2_score
 
 __all__ = ["BaseSequenceRegressor"]
-
-
-def check_continuous_targets(y, X_list, *, estimator_name):  # MERGE: replaced by _data's
-    values = [np.asarray(v, dtype=np.float32) for v in y]
-    outputs_2d = values[0].ndim == 2
-    return [v.reshape(len(v), -1) for v in values], outputs_2d
-
-
-def r2_score(y_true, y_pred, sample_weight=None):  # MERGE: replaced by metrics'
-    from sklearn.metrics import r2_score as sk_r2
-
-    t = np.concatenate([np.asarray(v, np.float64).reshape(len(v), -1) for v in y_true])
-    p = np.concatenate([np.asarray(v, np.float64).reshape(len(v), -1) for v in y_pred])
-    scores = [sk_r2(t[~np.isnan(t[:, j]), j], p[~np.isnan(t[:, j]), j]) for j in range(t.shape[1])]
-    return float(np.mean(scores))
 
 
 _REGRESSION_DOCS = """
@@ -131,7 +118,9 @@ class BaseSequenceRegressor(RegressorMixin, BaseSequenceEstimator):
 
     def _encode_targets(self, y, X_list):
         """Values checked against the sequences and standardised per target."""
-        values, outputs_2d = check_continuous_targets(y, X_list, estimator_name=type(self).__name__)
+        values, outputs_2d, _ = check_continuous_targets(
+            y, X_list, estimator_name=type(self).__name__
+        )
         pooled = np.concatenate(values)
         mean = np.nanmean(pooled, axis=0, dtype=np.float64)
         scale = np.nanstd(pooled, axis=0, dtype=np.float64)
