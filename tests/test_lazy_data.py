@@ -5,7 +5,7 @@ import pytest
 
 from sk_seqlabel import TCNLabeler
 
-from .conftest import FAST
+from .conftest import ESTIMATOR_FAST, outputs
 
 
 class _Files:
@@ -22,32 +22,32 @@ class _Files:
         return self.X[i].copy()
 
 
-def test_a_lazy_container_gives_the_model_a_list_gives(labeler_cls, easy_data):
-    X, y = easy_data
+def test_a_lazy_container_gives_the_model_a_list_gives(estimator_cls, task_data):
+    X, y = task_data
     lazy = _Files(X)
-    from_disk = labeler_cls(**FAST[labeler_cls]).fit(lazy, y)
-    in_memory = labeler_cls(**FAST[labeler_cls]).fit(X, y)
-    for a, b in zip(from_disk.predict_proba(_Files(X)), in_memory.predict_proba(X), strict=True):
+    from_disk = estimator_cls(**ESTIMATOR_FAST[estimator_cls]).fit(lazy, y)
+    in_memory = estimator_cls(**ESTIMATOR_FAST[estimator_cls]).fit(X, y)
+    for a, b in zip(outputs(from_disk, _Files(X)), outputs(in_memory, X), strict=True):
         np.testing.assert_array_equal(a, b)
     assert from_disk.score(_Files(X), y) == in_memory.score(X, y)
     # checked once each, then loaded once per epoch (windows of one recording share a load
     # only within a batch) and once to calibrate the decoder: never held all at once, and
     # not loaded over and over
-    epochs = FAST[labeler_cls]["max_epochs"]
+    epochs = ESTIMATOR_FAST[estimator_cls]["max_epochs"]
     assert lazy.loads <= len(X) * (2 + epochs) + 2
 
 
-def test_a_bad_recording_behind_a_lazy_container_is_named(make_labeler, easy_data):
-    X_clean, y = easy_data
+def test_a_bad_recording_behind_a_lazy_container_is_named(make_estimator, task_data):
+    X_clean, y = task_data
     X = [x.copy() for x in X_clean]
     X[7][3, 1] = np.nan
     with pytest.raises(ValueError, match=r"X\[7\].*(NaN|infinity)"):
-        make_labeler().fit(_Files(X), y)
+        make_estimator().fit(_Files(X), y)
     X[7] = X_clean[7][:, :2]
     with pytest.raises(ValueError, match=r"X\[7\] has 2 features but X\[0\] has 4"):
-        make_labeler().fit(_Files(X), y)
-    with pytest.raises(ValueError, match=r"y\[3\] has \d+ labels but X\[3\] has"):
-        make_labeler().fit(_Files([x[:, :1] for x in X]), [*y[:3], y[3][:-1], *y[4:]])
+        make_estimator().fit(_Files(X), y)
+    with pytest.raises(ValueError, match=r"y\[3\] has \d+ (labels|timesteps) but X\[3\] has"):
+        make_estimator().fit(_Files([x[:, :1] for x in X]), [*y[:3], y[3][:-1], *y[4:]])
 
 
 class _Changing(_Files):
@@ -84,7 +84,7 @@ class _Changing(_Files):
 def test_a_lazy_container_that_changes_after_its_check_is_named(easy_data, call, change, message):
     X, y = easy_data
     X, y = X[:12], y[:12]
-    clf = TCNLabeler(**FAST[TCNLabeler])
+    clf = TCNLabeler(**ESTIMATOR_FAST[TCNLabeler])
     if call == "fit":
         with pytest.raises(ValueError, match=message):
             clf.fit(_Changing(X, change), y)

@@ -6,6 +6,8 @@ import pytest
 from sk_seqlabel import TCNLabeler
 from sk_seqlabel.datasets import make_sequence_labeling
 
+from .conftest import outputs
+
 
 def _long(length, seed=0):
     return np.random.default_rng(seed).standard_normal((length, 4)).astype(np.float32)
@@ -14,37 +16,37 @@ def _long(length, seed=0):
 def _assert_chunked_equals_whole(clf, lengths=(1000, 1237, 151)):
     X = [_long(n, seed=n) for n in lengths]
     clf.set_params(max_batch_timesteps=100_000)
-    whole = clf.predict_proba(X)
+    whole = outputs(clf, X)
     # 150-step chunks: several chunks each, lengths not multiples of the chunk or pool size.
     clf.set_params(max_batch_timesteps=150)
-    chunked = clf.predict_proba(X)
+    chunked = outputs(clf, X)
     for a, b in zip(whole, chunked, strict=True):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("weights", ["random", "trained"])
-def test_chunked_prediction_equals_prediction_in_one_piece(make_labeler, easy_data, weights):
-    clf = make_labeler().fit(*easy_data)
+def test_chunked_prediction_equals_prediction_in_one_piece(make_estimator, task_data, weights):
+    clf = make_estimator().fit(*task_data)
     if weights == "random":
         clf.net_.initialize_module()
     _assert_chunked_equals_whole(clf)
 
 
-def test_causal_chunked_prediction_equals_one_piece(make_causal_labeler, easy_data):
-    _assert_chunked_equals_whole(make_causal_labeler().fit(*easy_data))
+def test_causal_chunked_prediction_equals_one_piece(make_causal_estimator, task_data):
+    _assert_chunked_equals_whole(make_causal_estimator().fit(*task_data))
 
 
 def test_unidirectional_chunked_prediction_equals_one_piece(
-    make_labeler, unidirectional_params, easy_data
+    make_estimator, one_way_params, task_data
 ):
-    _assert_chunked_equals_whole(make_labeler(**unidirectional_params).fit(*easy_data))
+    _assert_chunked_equals_whole(make_estimator(**one_way_params).fit(*task_data))
 
 
-def test_deep_recurrent_chunked_prediction_equals_one_piece(labeler_cls, easy_data):
-    if "num_layers" not in labeler_cls().get_params():
-        pytest.skip(f"{labeler_cls.__name__} has no recurrent layers")
-    clf = labeler_cls(hidden_size=8, num_layers=3, max_epochs=1, random_state=0)
-    _assert_chunked_equals_whole(clf.fit(*easy_data), lengths=(700, 333))
+def test_deep_recurrent_chunked_prediction_equals_one_piece(estimator_cls, task_data):
+    if "num_layers" not in estimator_cls().get_params():
+        pytest.skip(f"{estimator_cls.__name__} has no recurrent layers")
+    clf = estimator_cls(hidden_size=8, num_layers=3, max_epochs=1, random_state=0)
+    _assert_chunked_equals_whole(clf.fit(*task_data), lengths=(700, 333))
 
 
 def test_windowed_training_matches_whole_sequence_training():
