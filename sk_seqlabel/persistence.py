@@ -45,6 +45,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _REGISTRY
 from ._data.validation import check_class_weight
 from ._labeling import BaseSequenceLabeler
+from ._regression import BaseSequenceRegressor
 from ._training.device import SUPPORTED_DEVICE_TYPES, resolve_device
 from .preprocessing import SequenceScaler
 
@@ -68,10 +69,16 @@ _HEADER_KEYS = {"format", "format_version", "model", "sha256"}
 _SIGNATURE_KEY = "hmac_sha256"
 _STEP_KEYS = {
     "labeler": {"kind", "class", "params", "fitted"},
+    "regressor": {"kind", "class", "params", "fitted"},
     "scaler": {"kind", "class", "params", "fitted"},
     "pipeline": {"kind", "steps", "verbose"},
 }
 _LABELER_FITTED = {"classes_", "n_features_in_", "feature_names_in_"}
+_REGRESSOR_FITTED = {"n_features_in_", "feature_names_in_", "n_outputs_", "outputs_2d_"}
+#: What a regressor learned of its targets, stored as float64 tensors of shape (n_outputs,).
+_TARGET_SCALING = ("target_mean_", "target_scale_")
+#: Most targets a file may declare (each costs a row of the head's weights, no more).
+_MAX_OUTPUTS = 2**16
 _SCALER_FITTED = {"n_features_in_", "n_samples_seen_", "feature_names_in_", "output"}
 #: Labeler parameters added after format version 1 came out, with the value that makes a
 #: file written before them predict what it predicted then (before decoding: the arg-max;
@@ -342,9 +349,28 @@ def _describe(estimator, prefix, tensors, depth=0):
             "params": _plain_params(estimator),
             "fitted": fitted,
         }
+    if isinstance(estimator, BaseSequenceRegressor) and type(estimator).__name__ in _REGISTRY:
+        check_is_fitted(estimator)
+        for name, value in estimator.net_.module_.state_dict().items():
+            tensors[f"{prefix}module.{name}"] = value.detach().cpu().contiguous()
+        for attr in _TARGET_SCALING:
+            tensors[f"{prefix}{attr}"] = torch.from_numpy(np.asarray(getattr(estimator, attr)))
+        fitted = {
+            "n_features_in_": int(estimator.n_features_in_),
+            "feature_names_in_": _names(estimator),
+            "n_outputs_": int(estimator.n_outputs_),
+            "outputs_2d_": bool(estimator.outputs_2d_),
+        }
+        return {
+            "kind": "regressor",
+            "class": type(estimator).__name__,
+            "params": _plain_params(estimator),
+            "fitted": fitted,
+        }
     raise ValueError(
         f"{type(estimator).__name__} cannot be saved in a model file: only this package's "
-        "labelers, SequenceScaler and Pipelines of them can. Use joblib for other objects."
+        "labelers, regressors, SequenceScaler and Pipelines of them can. Use joblib for other "
+        "objects."
     )
 
 
@@ -441,6 +467,16 @@ class _LabelerSpec:
     label_counts: dict | None  # None: a file written before decoding existed
 
 
+@dataclasses.dataclass(frozen=True)
+class _RegressorSpec:
+    cls: type
+    params: dict
+    n_features_in: int
+    feature_names_in: list | None
+    weights: dict  # the module's state_dict
+    learnt: dict  # n_outputs, outputs_2d, target_mean, target_scale (without the "_")
+
+
 def _refused(file, where, problem):
     return ValueError(f"{file}: {where} {problem}; refusing to load it.")
 
@@ -480,6 +516,8 @@ def _check_step(description, tensors, where, depth, file):
         return _check_pipeline(description, tensors, where, depth, file)
     if kind == "scaler":
         return _check_scaler(description, tensors, where, file)
+    if kind == "regressor":
+        return _check_regressor(description, tensors, where, file)
     return _check_labeler(description, tensors, where, file)
 
 
@@ -525,7 +563,7 @@ def _check_pipeline(description, tensors, where, depth, file):
 def _has_labeler(spec):
     if isinstance(spec, _PipelineSpec):
         return any(_has_labeler(s) for _, s in spec.steps)
-    return isinstance(spec, _LabelerSpec)
+    return isinstance(spec, (_LabelerSpec, _RegressorSpec))
 
 
 def _features(spec):
@@ -649,15 +687,18 @@ def _check_scaler(description, tensors, where, file):
     return _ScalerSpec(params, n, seen, names, output, statistics)
 
 
-def _check_labeler(description, tensors, where, file):
+def _check_estimator_params(description, task, where, file):
+    """``(cls, params)`` of a labeler's or regressor's step: a registered class of that task,
+    with parameters it accepts."""
     name = description["class"]
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
-    if cls is None:
+    if cls is None or not issubclass(cls, task):
         raise ValueError(
-            f"{file} holds a {name!r}, which this version of sk_seqlabel does not have; "
-            "refusing it."
+            f"{file} holds a {name!r}, which this version of sk_seqlabel does not have as a "
+            f"{description['kind']}; refusing it."
         )
-    params = _check_params(cls, description["params"], f"{where}.params", file, _ADDED_PARAMS)
+    added = _ADDED_PARAMS if task is BaseSequenceLabeler else None
+    params = _check_params(cls, description["params"], f"{where}.params", file, added)
     if params["callbacks"] is not None:
         raise _refused(file, f"{where}.params.callbacks", "must be null (save writes no callbacks)")
     device = params["device"]
@@ -670,6 +711,50 @@ def _check_labeler(description, tensors, where, file):
         raise _refused(
             file, f"{where}.params.device", f"is {device!r}, not a device this package runs on"
         ) from None
+    return cls, params
+
+
+def _check_weights(cls, params, tensors, n_features, n_outputs, where, file):
+    """The module's weights in ``tensors`` ("module.*"), exactly what ``params`` build."""
+    weights = _sub(tensors, "module.")
+    expected = _expected_state(cls, params, n_features, n_outputs, len(weights), where, file)
+    _check_tensor_names(weights, expected, f"{where} (weights 'module.*')", file)
+    for key, (dtype, shape) in expected.items():
+        _check_tensor(weights[key], dtype, shape, f"{where} weight {key!r}", file)
+    return weights
+
+
+def _check_regressor(description, tensors, where, file):
+    cls, params = _check_estimator_params(description, BaseSequenceRegressor, where, file)
+    fitted = description["fitted"]
+    _check_keys(fitted, _REGRESSOR_FITTED, f"{where}.fitted", file)
+    n = _check_int(fitted["n_features_in_"], 1, f"{where}.fitted.n_features_in_", file)
+    names = _check_feature_names(
+        fitted["feature_names_in_"], n, f"{where}.fitted.feature_names_in_", file
+    )
+    n_outputs = _check_int(fitted["n_outputs_"], 1, f"{where}.fitted.n_outputs_", file)
+    if n_outputs > _MAX_OUTPUTS:
+        raise _refused(file, f"{where}.fitted.n_outputs_", f"exceeds {_MAX_OUTPUTS}")
+    outputs_2d = fitted["outputs_2d_"]
+    if not isinstance(outputs_2d, bool) or (n_outputs > 1 and not outputs_2d):
+        raise _refused(
+            file, f"{where}.fitted.outputs_2d_", f"is {outputs_2d!r}, which fit cannot give"
+        )
+    weights = _check_weights(cls, params, tensors, n, n_outputs, where, file)
+    scaling = {k: v for k, v in tensors.items() if not k.startswith("module.")}
+    _check_tensor_names(scaling, set(_TARGET_SCALING), where, file)
+    learnt = {"n_outputs": n_outputs, "outputs_2d": outputs_2d}
+    for key in _TARGET_SCALING:
+        _check_tensor(scaling[key], torch.float64, (n_outputs,), f"{where} tensor {key!r}", file)
+        values = scaling[key].numpy()
+        if not (np.isfinite(values).all() and (key != "target_scale_" or (values > 0).all())):
+            raise _refused(file, f"{where} tensor {key!r}", "holds values fit cannot give")
+        learnt[key.rstrip("_")] = values.copy()
+    return _RegressorSpec(cls, params, n, names, weights, learnt)
+
+
+def _check_labeler(description, tensors, where, file):
+    cls, params = _check_estimator_params(description, BaseSequenceLabeler, where, file)
     fitted = description["fitted"]
     _check_keys(fitted, _LABELER_FITTED, f"{where}.fitted", file)
     classes = _check_classes(fitted["classes_"], f"{where}.fitted.classes_", file)
@@ -684,11 +769,7 @@ def _check_labeler(description, tensors, where, file):
             raise _refused(
                 file, f"{where}.params.class_weight", f"does not fit classes_ ({exc})"
             ) from None
-    weights = _sub(tensors, "module.")
-    expected = _expected_state(cls, params, n, len(classes), len(weights), where, file)
-    _check_tensor_names(weights, expected, f"{where} (weights 'module.*')", file)
-    for key, (dtype, shape) in expected.items():
-        _check_tensor(weights[key], dtype, shape, f"{where} weight {key!r}", file)
+    weights = _check_weights(cls, params, tensors, n, len(classes), where, file)
     counts = {k: v for k, v in tensors.items() if not k.startswith("module.")}
     # A file written before decoding existed has no label counts: all of them, or none.
     _check_tensor_names(counts, set(_LABEL_COUNTS) if counts else set(), where, file)
@@ -783,19 +864,21 @@ def _tensors_at_most(limit):
             handle.remove()
 
 
-def _expected_state(cls, params, n_features, n_classes, n_tensors, where, file):
+def _expected_state(cls, params, n_features, n_outputs, n_tensors, where, file):
     """Name -> (dtype, shape) of the state_dict the declared hyperparameters build.
 
     Built on torch's meta device: shapes and dtypes without memory, so a forged
     ``hidden_size=100000`` is refused here instead of allocating its weights.
     """
     module_params = {p: params[p] for p in cls._module_params}
+    if "stage_input" in cls._module_extras:  # what the task, not the file, decides
+        module_params["stage_input"] = cls._stage_input
     # Generous: a module registers each submodule, parameter and buffer once, and the file
     # holds one tensor per parameter and persistent buffer.
     limit = 8 * n_tensors + 64
     try:
         with _tensors_at_most(limit), torch.device("meta"):
-            module = cls._module(n_features, n_classes, **module_params)
+            module = cls._module(n_features, n_outputs, **module_params)
     except _TooManyTensors:
         raise _refused(
             file,
@@ -824,12 +907,19 @@ def _build(spec, device):
         return Pipeline([(name, _build(s, device)) for name, s in spec.steps], verbose=spec.verbose)
     if isinstance(spec, _ScalerSpec):
         return _build_scaler(spec)
+    if isinstance(spec, _RegressorSpec):
+        learnt, n_outputs = spec.learnt, spec.learnt["n_outputs"]
+    else:
+        # The label counts' names without the underscore; none for a file written before
+        # decoding existed, whose model predicts with decoder="argmax" only.
+        counts = {attr.rstrip("_"): value for attr, value in (spec.label_counts or {}).items()}
+        learnt, n_outputs = {"classes": spec.classes, **counts}, len(spec.classes)
     return _fit_from_file(
         spec.cls(**spec.params),
-        classes=spec.classes,
         n_features_in=spec.n_features_in,
         feature_names_in=spec.feature_names_in,
-        label_counts=spec.label_counts,
+        n_outputs=n_outputs,
+        learnt=learnt,
         weights=spec.weights,
         device=device,
     )
@@ -854,13 +944,12 @@ def _build_scaler(spec):
 
 
 def _fit_from_file(
-    estimator, *, classes, n_features_in, feature_names_in, label_counts, weights, device
+    estimator, *, n_features_in, feature_names_in, n_outputs, learnt, weights, device
 ):
-    """Set every fitted attribute of a labeler, and its net, from checked file contents, as
-    ``fit`` would have (through the same ``_set_fitted_state``).
+    """Set every fitted attribute of a labeler or regressor, and its net, from checked file
+    contents, as ``fit`` would have (through the same ``_set_fitted_state``).
 
-    ``label_counts`` None: a file written before decoding existed; such a model predicts
-    with ``decoder="argmax"`` only (``_decoder_spec`` says so).
+    ``learnt``: the task's fitted attributes, names without the underscore.
     """
     if device is None:
         try:
@@ -874,21 +963,19 @@ def _fit_from_file(
         estimator._device_policy(device),
         n_features=n_features_in,
         # no class weights: a loss weight, used only by a new fit, which computes its own
-        n_outputs=len(classes),
+        n_outputs=n_outputs,
         shuffle_seed=0,
         split_seed=0,
     )
     net.initialize()
     net.module_.load_state_dict(weights)
-    # The one place that sets fitted state, as fit sets it (names without the underscore).
-    statistics = {attr.rstrip("_"): value for attr, value in (label_counts or {}).items()}
+    # The one place that sets fitted state, as fit sets it.
     estimator._set_fitted_state(
         net=net,
-        classes=classes,
         n_features=n_features_in,
         feature_names=None
         if feature_names_in is None
         else np.array(feature_names_in, dtype=object),
-        **statistics,
+        **learnt,
     )
     return estimator
