@@ -1,6 +1,7 @@
 """scikit-learn's own estimator checks, and sequence versions of its data checks.
 
-Run for every estimator of the registry (``all_labelers()``) and for ``SequenceScaler``.
+Run for every estimator of the registry (``all_estimators()``: labelers and regressors) and for
+``SequenceScaler``.
 scikit-learn's ``check_estimator`` skips every check for an estimator whose tags say it takes
 no 2-D array, so the checks that apply are called here by name. Its data checks build a 2-D
 ``X`` of independent rows, which is not a list of sequences; each has a sequence version below.
@@ -12,12 +13,13 @@ import pytest
 import sklearn
 from sklearn.utils import estimator_checks, get_tags
 
-from sk_seqlabel import SequenceScaler
+from sk_seqlabel import SequenceScaler, all_estimators
+from sk_seqlabel._regression import BaseSequenceRegressor
 from sk_seqlabel.labelers import all_labelers
 
-from .conftest import FAST
+from .conftest import ESTIMATOR_FAST
 
-ESTIMATORS = [*all_labelers(), SequenceScaler]
+ESTIMATORS = [*all_estimators(), SequenceScaler]
 
 # scikit-learn's checks that need no data, or only call methods of an unfitted estimator.
 APPLICABLE = [
@@ -89,16 +91,30 @@ def test_the_unfitted_check_would_catch_a_predict_without_check_is_fitted(monkey
 
 
 @pytest.fixture(params=ESTIMATORS, ids=lambda cls: cls.__name__)
-def make_estimator(request):
-    """Build each estimator in turn: a labeler with its fast test keywords, or the scaler."""
-    cls = request.param
-    return lambda: cls(**FAST.get(cls, {}))
+def estimator_class(request):
+    return request.param
+
+
+@pytest.fixture
+def make_estimator(estimator_class):
+    """Build each estimator in turn: with its fast test keywords, or the scaler."""
+    return lambda: estimator_class(**ESTIMATOR_FAST.get(estimator_class, {}))
+
+
+@pytest.fixture
+def tiny_data(estimator_class, tiny_data):
+    """The shared tiny data, with one value per step as a regressor's target."""
+    if issubclass(estimator_class, BaseSequenceRegressor):
+        X, _ = tiny_data
+        return X, [np.cumsum(x[:, 0]) / 4 for x in X]
+    return tiny_data
 
 
 def _outputs(estimator, X, y):
     """Everything the fitted estimator computes from X: predictions or transforms, scores."""
     if hasattr(estimator, "predict"):
-        return [estimator.predict(X), estimator.predict_proba(X), estimator.score(X, y)]
+        proba = [estimator.predict_proba(X)] if hasattr(estimator, "predict_proba") else []
+        return [estimator.predict(X), *proba, estimator.score(X, y)]
     Xt = estimator.transform(X)
     return [Xt, estimator.inverse_transform(Xt)]
 
