@@ -221,7 +221,8 @@ class BaseSequenceRegressor(RegressorMixin, BaseSequenceEstimator):
         """R² pooled over all timesteps of all sequences that have a target.
 
         scikit-learn's ``r2_score`` over the concatenated steps, averaged over targets
-        (``multioutput="uniform_average"``); steps whose target is NaN are left out.
+        (``multioutput="uniform_average"``); steps whose target is NaN are left out, with a
+        :class:`~sk_seqlabel.metrics.SkippedTimestepsWarning` saying how many.
 
         Parameters
         ----------
