@@ -41,7 +41,8 @@ def build_parser():
         "and gyroscope recordings (BasicMotions): tune every labeler (those "
         "sk_seqlabel.labelers.all_labelers() lists) with GridSearchCV over whole streams, print "
         "a table of test scores, plot one test stream, and save and reload the best pipeline "
-        "with joblib.",
+        "with joblib; then fit every regressor (sk_seqlabel.regressors.all_regressors()) as a "
+        "soft sensor, the gyroscope from the accelerometer, and print its test R².",
     )
     demo.add_argument(
         "--output",

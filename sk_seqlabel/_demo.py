@@ -199,6 +199,7 @@ def _run(output, device, seed, settings, quick, n_jobs, say):
     say(format_table(rows))
     best, model_path, identical = _save_best(rows, fitted, data, output, say)
     figure_path, stream = _plot_best(fitted, best, data, output, say)
+    soft_sensor = _soft_sensor(settings, seed, device, say)
     results = {
         "dataset": "BasicMotions activity streams (sk_seqlabel.datasets.load_activity_streams)",
         "quick": quick,
@@ -217,10 +218,58 @@ def _run(output, device, seed, settings, quick, n_jobs, say):
         "reload_identical": bool(identical),
         "figure": figure_path.name,
         "figure_stream": stream,
+        "soft_sensor": soft_sensor,
         "total_seconds": time.perf_counter() - started,
     }
     _write_results(results, rows, output, say)
     return results
+
+
+def _soft_sensor(settings, seed, device, say):
+    """Every registered regressor, causal where it can be, predicting the gyroscope from the
+    accelerometer on the same streams (``load_activity_soft_sensor``): its test R² and MSE.
+
+    No grid search: the regressors' defaults, which the regression benchmark measured
+    (benchmarks/RESULTS.md), with the demo's epochs.
+    """
+    from sklearn.pipeline import make_pipeline
+
+    from . import SequenceScaler
+    from .datasets import load_activity_soft_sensor
+    from .metrics import mean_squared_error
+    from .regressors import all_regressors
+
+    streams = {"max_recordings": settings.max_recordings}
+    X_train, y_train = load_activity_soft_sensor(
+        "train", n_streams=settings.n_train_streams, random_state=seed, **streams
+    )
+    X_test, y_test = load_activity_soft_sensor(
+        "test", n_streams=settings.n_test_streams, random_state=seed + 1, **streams
+    )
+    say("\nSoft sensor: the gyroscope (3 channels) from the accelerometer, same streams:")
+    rows = []
+    for cls in all_regressors():
+        causal = {"causal": True} if "causal" in cls._get_param_names() else {}
+        if "bidirectional" in cls._get_param_names():
+            causal = {"bidirectional": False}
+        regressor = cls(max_epochs=settings.max_epochs, device=device, random_state=seed, **causal)
+        tic = time.perf_counter()
+        model = make_pipeline(SequenceScaler(), regressor).fit(X_train, y_train)
+        fit_seconds = time.perf_counter() - tic
+        y_pred = model.predict(X_test)
+        row = {
+            "name": cls.__name__,
+            "params": _format_params(causal),
+            "r2": float(model.score(X_test, y_test)),
+            "mse": float(mean_squared_error(y_test, y_pred)),
+            "fit_seconds": fit_seconds,
+        }
+        rows.append(row)
+        say(
+            f"  {row['name']:<24} {row['params']:<22} test R² {row['r2']:6.3f}  "
+            f"MSE {row['mse']:.4f}  ({fit_seconds:.1f} s)"
+        )
+    return rows
 
 
 def _load_streams(settings, seed, say):
