@@ -217,3 +217,16 @@ def test_labels_given_to_a_regressor_or_values_to_a_labeler_are_named(make_regre
 
     with pytest.raises(ValueError, match="continuous"):
         TCNLabeler(max_epochs=1).fit(X, [np.linspace(0, 1, len(x)) + 0.01 for x in X])
+
+
+def test_a_regressor_records_feature_names_and_refuses_reordered_columns(
+    make_regressor, tiny_values
+):
+    X, y = tiny_values
+    columns = ["acc_x", "acc_y", "gyro"]
+    frames = [pd.DataFrame(x, columns=columns) for x in X]
+    reg = make_regressor().fit(frames, y)
+    assert reg.feature_names_in_.tolist() == columns
+    with pytest.raises(ValueError, match=r"X's columns are \['gyro', 'acc_y', 'acc_x'\]"):
+        reg.predict([f[columns[::-1]] for f in frames])
+    assert not hasattr(make_regressor().fit(X, y), "feature_names_in_")
