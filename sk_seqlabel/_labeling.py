@@ -207,7 +207,10 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
     def _encode_targets(self, y, X_list):
         """Labels checked against the sequences, encoded as class codes with class weights."""
         missing_label = getattr(self, "missing_label", None)
-        if target_kind(y, missing_label=missing_label) == _multilabel.MULTILABEL:
+        # Several values per step are multi-label targets, whose check names any value
+        # other than 0 and 1 (type_of_target calls those "...-multioutput").
+        kind = target_kind(y, missing_label=missing_label)
+        if kind == _multilabel.MULTILABEL or kind.endswith("-multioutput"):
             return _multilabel.encode_multilabel_targets(
                 y,
                 X_list,
