@@ -43,7 +43,7 @@ def fitted(labeler_cls, easy_data):
 
 
 def test_a_multilabel_fit_follows_scikit_learns_multilabel_conventions(fitted, easy_data):
-    X, Y = _overlapping(easy_data)
+    X, _ = _overlapping(easy_data)
     np.testing.assert_array_equal(fitted.classes_, np.arange(3))
     proba, labels = fitted.predict_proba(X[:5]), fitted.predict(X[:5])
     for x, p, lab in zip(X[:5], proba, labels, strict=True):
@@ -133,7 +133,7 @@ def test_balanced_class_weight_balances_each_labels_zeros_and_ones(easy_data):
 
 def test_a_dict_class_weight_is_refused_for_multilabel_y(easy_data):
     clf = TCNLabeler(**{**FAST[TCNLabeler], "class_weight": {0: 1.0, 1: 2.0}})
-    with pytest.raises(ValueError, match="multi-label y.*class_weight must be 'balanced'"):
+    with pytest.raises(ValueError, match=r"multi-label y.*class_weight must be 'balanced'"):
         clf.fit(*_overlapping(easy_data))
 
 
@@ -251,7 +251,7 @@ def test_the_onnx_graph_of_a_multilabel_fit_equals_predict_proba(cls, easy_data,
 
 def test_a_multilabel_fit_is_refused_by_model_files_and_says_what_works(tmp_path, easy_data):
     clf = TCNLabeler(**{**FAST[TCNLabeler], "max_epochs": 1}).fit(*_overlapping(easy_data))
-    with pytest.raises(ValueError, match="several labels per timestep.*pickle or joblib"):
+    with pytest.raises(ValueError, match=r"several labels per timestep.*pickle or joblib"):
         save(clf, tmp_path / "model.sklab")
     assert not (tmp_path / "model.sklab").exists()
 
