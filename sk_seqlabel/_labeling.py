@@ -394,6 +394,13 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
             return torch.sigmoid(logits)
         return torch.softmax(logits, dim=-1)
 
+    def _undecoded_labels(self, logits):
+        """Labels of (n, n_outputs) module outputs without decoding: the most probable class,
+        or for a multi-label fit each label whose probability is over 0.5 (0/1 ints)."""
+        if self._multilabel:
+            return (logits > 0).to(torch.int64).cpu().numpy()
+        return self.classes_[logits.argmax(-1).cpu().numpy()]
+
     def _predict_codes(self, X):
         """Class indices per step: the arg-max, or the path of the decoder hyperparameters."""
         spec = self._decoder_spec()
@@ -409,6 +416,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         values are resolved here, once per ``predict`` or stream, so that they follow
         ``set_params`` after fit.
         """
+        if self._multilabel:  # decoded per label (_label_decoder_specs); streams threshold
+            return None
         decoder = resolve_decoder(self.decoder, self.net_.module_.look_ahead)
         d = resolve_min_segment_length(
             self.min_segment_length, decoder, getattr(self, "shortest_segment_", 0)
@@ -449,11 +458,16 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         """
         from .streaming import LabelStream
 
-        if self._multilabel and output == "labels":
+        if (
+            self._multilabel
+            and output == "labels"
+            and any(spec is not None for spec in self._label_decoder_specs())
+        ):
             raise ValueError(
-                f"This {type(self).__name__} was fitted with several labels per timestep; "
-                "its streams give output='proba' (each label's probability) only, for now. "
-                "Threshold them at 0.5 for the labels predict gives with decoder='argmax'."
+                f"This {type(self).__name__} was fitted with several labels per timestep and "
+                "decodes each (decoder, min_segment_length); streams of such labels are not "
+                "implemented yet. Set decoder='argmax' and min_segment_length=1 (each label's "
+                "probability over 0.5), or stream output='proba'."
             )
         return LabelStream(self, output=output)
 

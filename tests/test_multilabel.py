@@ -221,16 +221,23 @@ def test_causal_multilabel_labelers_never_look_ahead(make_causal_labeler, easy_d
         np.testing.assert_array_equal(p[: t + 1], p2[: t + 1])
 
 
-def test_a_causal_multilabel_stream_gives_the_offline_probabilities(make_causal_labeler, easy_data):
+def test_a_causal_multilabel_stream_gives_the_offline_probabilities_and_labels(
+    make_causal_labeler, easy_data
+):
     clf = make_causal_labeler(max_epochs=2, precision="fp32").fit(*_overlapping(easy_data))
     recordings = _recordings()
     streamed = _stream_in_random_pieces(clf.start_stream(), recordings)
-    offline = clf.predict_proba(list(recordings.values()))
+    offline_x = list(recordings.values())
+    offline = clf.predict_proba(offline_x)
     for (sid, got), expected in zip(streamed.items(), offline, strict=True):
         assert got.shape == expected.shape, sid
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5, err_msg=sid)
-    with pytest.raises(ValueError, match="output='proba'"):
-        clf.start_stream(output="labels")
+    # a causal model thresholds each label ("auto" is the arg-max): its labels stream too
+    streamed = _stream_in_random_pieces(clf.start_stream(output="labels"), recordings)
+    for (sid, got), expected in zip(streamed.items(), clf.predict(offline_x), strict=True):
+        np.testing.assert_array_equal(got, expected, err_msg=sid)
+    with pytest.raises(ValueError, match="decoder='argmax' and min_segment_length=1"):
+        clf.set_params(min_segment_length=3).start_stream(output="labels")
 
 
 @pytest.mark.parametrize("cls", [TCNLabeler, MultiStageTCNLabeler])
