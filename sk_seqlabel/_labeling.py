@@ -49,7 +49,9 @@ __all__ = ["BaseSequenceLabeler"]
 _LABELING_DOCS = """
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, applied per timestep; "balanced" uses
-        ``n_timesteps / (n_classes * np.bincount(y))`` over all training timesteps.
+        ``n_timesteps / (n_classes * np.bincount(y))`` over all training timesteps. With
+        several labels per step (multi-label ``y``), "balanced" balances each label's 0 and 1
+        entries that way, and a dict is refused (every label has two classes).
     smoothing : float, default=0.0
         Weight of MS-TCN's smoothing loss (Farha and Gall, 2019; 0.15 in the paper): the
         mean over adjacent real timesteps of the squared change of the log-probabilities,
@@ -99,7 +101,13 @@ _LABELING_DOCS = """
 
 _LABELING_ATTRIBUTE_DOCS = """
     classes_ : ndarray of shape (n_classes,)
-        Labels seen in ``fit``, sorted.
+        Labels seen in ``fit``, sorted; ``np.arange(n_labels)`` after a multi-label fit, as
+        scikit-learn's multilabel classifiers have it.
+    label_names_ : ndarray of shape (n_labels,)
+        After a multi-label fit on DataFrames with string columns: the column names.
+    target_type_ : str
+        "multilabel-indicator" after a multi-label fit (several 0/1 labels per step; the
+        decoder's fitted counts and ``temperature_`` are then per label); absent otherwise.
     n_features_in_ : int
         Features per timestep seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -174,9 +182,14 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         X : list of array-like of shape (T_i, n_features) or (T_i,), or ndarray of shape \
 (n_sequences, T, n_features)
             Sequences of any lengths; DataFrames are accepted as elements.
-        y : list of array-like of shape (T_i,) or ndarray of shape (n_sequences, T)
+        y : list of array-like of shape (T_i,) or (T_i, n_labels), or ndarray of shape \
+(n_sequences, T) or (n_sequences, T, n_labels)
             One label per timestep; any sortable labels (ints, strings, bools), of one type
-            across all sequences.
+            across all sequences. Or several 0/1 labels per timestep (scikit-learn's
+            "multilabel-indicator"; a DataFrame per sequence with one column per label works
+            too; NaN marks an entry without a value): one sigmoid per label is then trained
+            with a binary cross-entropy over the entries given (see the guide's "Several
+            labels per timestep").
         sample_weight : array-like of shape (n_sequences,), or list of array-like of shape \
 (T_i,), optional
             Non-negative weights of the loss: one per sequence (all its timesteps), or one per
@@ -309,7 +322,9 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         proba : list of ndarray of shape (T_i, n_classes), or ndarray of shape \
 (n_sequences, T, n_classes) when X is 3-D
             Columns follow ``classes_``; each row sums to 1. A sequence's probabilities do not
-            depend on the other sequences passed with it.
+            depend on the other sequences passed with it. After a multi-label fit, each
+            label's probability, independently of the others (rows need not sum to 1), as
+            scikit-learn's multilabel ``MLPClassifier`` gives them.
         """
         self._check_ready()
         if is_multiindex_panel(X):
@@ -329,6 +344,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         -------
         y_pred : list of ndarray of shape (T_i,), or ndarray of shape (n_sequences, T) when X
             is 3-D. Labels are of the type seen in ``fit`` (``classes_``), in input order.
+            After a multi-label fit, (T_i, n_labels) 0/1 ints, each label decoded on its own.
         """
         self._check_ready()
         if is_multiindex_panel(X):
@@ -473,6 +489,10 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
 
     def score(self, X, y, sample_weight=None):
         """Timestep accuracy pooled over all timesteps of all sequences (0..1).
+
+        After a multi-label fit: the subset accuracy over timesteps (the share of steps
+        whose labels are all right, as scikit-learn's ``ClassifierMixin.score`` for
+        multilabel rows), comparing the entries given.
 
         Parameters
         ----------
