@@ -133,6 +133,9 @@ class Targets:
 
     ``values``: one array per sequence, what the loss compares the outputs with (class codes
     with ``PAD_LABEL`` at unlabelled steps, or float values with NaN where there is none);
+    ``kind``: which of the task's kinds of target these are (``type_of_target``'s word, e.g.
+    "multilabel-indicator"; None: the task's only one), from which :meth:`_head` decides the
+    loss and what refinement stages read;
     ``n_outputs``: outputs per step the module must give; ``state``: the task's fitted
     attributes learnt from ``y`` (names without the trailing underscore, as
     :meth:`BaseSequenceEstimator._set_fitted_state` takes them); ``loss_params``: keywords of
@@ -143,6 +146,7 @@ class Targets:
     n_outputs: int
     state: dict
     loss_params: dict = dataclasses.field(default_factory=dict)
+    kind: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -347,6 +351,7 @@ class BaseSequenceEstimator(BaseEstimator):
             n_features=data.X[0].shape[1],
             n_outputs=data.targets.n_outputs,
             loss_params=data.targets.loss_params,
+            target_kind=data.targets.kind,
             shuffle_seed=int(shuffle_seed),
             split_seed=int(split_seed),
             groups=data.groups,
@@ -420,12 +425,20 @@ class BaseSequenceEstimator(BaseEstimator):
         cap = policy.train_batch_timesteps
         return min(cap, max(cap // 4, self._min_train_length()))
 
-    def _module_kwargs(self):
-        """The module's keywords: the model's hyperparameters, and what the task decides."""
+    def _module_kwargs(self, stage_input=None):
+        """The module's keywords: the model's hyperparameters, and what the task decides
+        (``stage_input``: :meth:`_head`'s; default the task's :attr:`_stage_input`)."""
         kwargs = {p: getattr(self, p) for p in self._module_params}
         if "stage_input" in self._module_extras:
-            kwargs["stage_input"] = self._stage_input
+            kwargs["stage_input"] = self._stage_input if stage_input is None else stage_input
         return kwargs
+
+    def _head(self, target_kind):
+        """``(criterion, criterion_params, stage_input)`` for targets of ``target_kind``
+        (:attr:`Targets.kind`): the one place that decides the loss, its keywords from the
+        hyperparameters and what refinement stages read. A task with several kinds of target
+        (the labelers' one class or several labels per step) overrides it."""
+        return self._criterion, self._criterion_params(), self._stage_input
 
     #: Keywords of the module that the task, not the user, sets (see :meth:`_module_kwargs`).
     _module_extras: tuple[str, ...] = ()
@@ -440,8 +453,13 @@ class BaseSequenceEstimator(BaseEstimator):
         split_seed,
         loss_params=None,
         groups=None,
+        target_kind=None,
     ):
-        """The skorch net of one fit: module, loss, optimizer, batching and callbacks."""
+        """The skorch net of one fit: module, loss, optimizer, batching and callbacks.
+
+        ``target_kind``: :attr:`Targets.kind` of the fit (``load`` passes the file's), from
+        which :meth:`_head` decides the loss and the refinement stages' input."""
+        criterion, criterion_params, stage_input = self._head(target_kind)
         batching = {
             "max_batch_timesteps": policy.train_batch_timesteps,
             "max_length": self._train_length(policy),
@@ -449,13 +467,13 @@ class BaseSequenceEstimator(BaseEstimator):
             "pin_memory": policy.pin_memory,
             "batch_overhead": self._batch_overhead_timesteps,
         }
-        criterion_params = {**self._criterion_params(), **(loss_params or {})}
+        criterion_params = {**criterion_params, **(loss_params or {})}
         return SequenceNet(
             module=self._module,
             module__n_features=n_features,
             module__n_outputs=n_outputs,
-            **{f"module__{k}": v for k, v in self._module_kwargs().items()},
-            criterion=self._criterion,
+            **{f"module__{k}": v for k, v in self._module_kwargs(stage_input).items()},
+            criterion=criterion,
             **{f"criterion__{k}": v for k, v in criterion_params.items()},
             optimizer=torch.optim.Adam,
             # One fused kernel per step instead of a few per parameter tensor: on the CPU the

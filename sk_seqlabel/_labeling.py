@@ -17,12 +17,15 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from . import _multilabel
 from ._base import BaseSequenceEstimator, Targets
+from ._data.targets import check_multilabel_targets, target_kind
 from ._data.validation import (
     check_class_weight,
     check_label_sequences,
     check_same_lengths,
     check_sample_weight,
+    check_sequences,
     check_targets,
 )
 from ._decoding import (
@@ -36,7 +39,7 @@ from ._decoding import (
     shortest_inner_segment,
 )
 from ._training.batching import SequenceDataset
-from ._training.losses import TimestepCrossEntropy
+from ._training.losses import TimestepBinaryCrossEntropy, TimestepCrossEntropy
 from ._training.net import TimestepAccuracy
 from .formats import is_multiindex_panel, split_panel
 from .metrics import timestep_accuracy_score
@@ -46,7 +49,9 @@ __all__ = ["BaseSequenceLabeler"]
 _LABELING_DOCS = """
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, applied per timestep; "balanced" uses
-        ``n_timesteps / (n_classes * np.bincount(y))`` over all training timesteps.
+        ``n_timesteps / (n_classes * np.bincount(y))`` over all training timesteps. With
+        several labels per step (multi-label ``y``), "balanced" balances each label's 0 and 1
+        entries that way, and a dict is refused (every label has two classes).
     smoothing : float, default=0.0
         Weight of MS-TCN's smoothing loss (Farha and Gall, 2019; 0.15 in the paper): the
         mean over adjacent real timesteps of the squared change of the log-probabilities,
@@ -96,7 +101,13 @@ _LABELING_DOCS = """
 
 _LABELING_ATTRIBUTE_DOCS = """
     classes_ : ndarray of shape (n_classes,)
-        Labels seen in ``fit``, sorted.
+        Labels seen in ``fit``, sorted; ``np.arange(n_labels)`` after a multi-label fit, as
+        scikit-learn's multilabel classifiers have it.
+    label_names_ : ndarray of shape (n_labels,)
+        After a multi-label fit on DataFrames with string columns: the column names.
+    target_type_ : str
+        "multilabel-indicator" after a multi-label fit (several 0/1 labels per step; the
+        decoder's fitted counts and ``temperature_`` are then per label); absent otherwise.
     n_features_in_ : int
         Features per timestep seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -133,6 +144,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         "class_count",
         "temperature",
         "shortest_segment",
+        "label_names",
+        "target_type",
     )
     _task_docs = _LABELING_DOCS
     _attribute_docs = _LABELING_ATTRIBUTE_DOCS
@@ -169,9 +182,14 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         X : list of array-like of shape (T_i, n_features) or (T_i,), or ndarray of shape \
 (n_sequences, T, n_features)
             Sequences of any lengths; DataFrames are accepted as elements.
-        y : list of array-like of shape (T_i,) or ndarray of shape (n_sequences, T)
+        y : list of array-like of shape (T_i,) or (T_i, n_labels), or ndarray of shape \
+(n_sequences, T) or (n_sequences, T, n_labels)
             One label per timestep; any sortable labels (ints, strings, bools), of one type
-            across all sequences.
+            across all sequences. Or several 0/1 labels per timestep (scikit-learn's
+            "multilabel-indicator"; a DataFrame per sequence with one column per label works
+            too; NaN marks an entry without a value): one sigmoid per label is then trained
+            with a binary cross-entropy over the entries given (see the guide's "Several
+            labels per timestep").
         sample_weight : array-like of shape (n_sequences,), or list of array-like of shape \
 (T_i,), optional
             Non-negative weights of the loss: one per sequence (all its timesteps), or one per
@@ -189,8 +207,30 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         """
         return self._fit(X, y, sample_weight, groups)
 
+    @property
+    def _multilabel(self):
+        """Whether the fitted model has several 0/1 labels per step (``_multilabel.py``)."""
+        return getattr(self, "target_type_", None) == _multilabel.MULTILABEL
+
+    def _head(self, target_kind):
+        if target_kind == _multilabel.MULTILABEL:
+            return TimestepBinaryCrossEntropy, {}, "sigmoid"
+        return super()._head(target_kind)
+
     def _encode_targets(self, y, X_list):
         """Labels checked against the sequences, encoded as class codes with class weights."""
+        missing_label = getattr(self, "missing_label", None)
+        # Several values per step are multi-label targets, whose check names any value
+        # other than 0 and 1 (type_of_target calls those "...-multioutput").
+        kind = target_kind(y, missing_label=missing_label)
+        if kind == _multilabel.MULTILABEL or kind.endswith("-multioutput"):
+            return _multilabel.encode_multilabel_targets(
+                y,
+                X_list,
+                class_weight=self.class_weight,
+                missing_label=missing_label,
+                estimator_name=type(self).__name__,
+            )
         _y_list, pooled = check_targets(y, X_list)
         classes, codes = self._encode_labels(pooled)
         lengths = [len(yi) for yi in _y_list]
@@ -223,6 +263,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
 
     def _learn_after_training(self, net, policy, data, seed):
         """What decoding learns at fit: label counts, a temperature, the shortest segment."""
+        if data.targets.kind == _multilabel.MULTILABEL:
+            return self._learn_label_decoders(net, policy, data, seed)
         y_codes = data.targets.values
         start_count, transition_count, class_count = count_label_statistics(
             y_codes, data.targets.n_outputs
@@ -233,6 +275,22 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
             "class_count": class_count,
             "temperature": self._fit_temperature(net, policy, data.X, y_codes, seed),
             "shortest_segment": shortest_inner_segment(y_codes),
+        }
+
+    def _learn_label_decoders(self, net, policy, data, seed):
+        """Per label, as for one class per step: counts, a temperature, the shortest segment."""
+        y_list = data.targets.values
+        picked = calibration_sample([len(y) for y in y_list], seed)
+        logits = net.predict_ragged(
+            SequenceDataset([data.X[i][:stop] for i, stop in picked]),
+            policy,
+            output="logits",
+            batch_overhead=self._batch_overhead_timesteps,
+        )
+        y = np.concatenate([y_list[i][:stop] for i, stop in picked])
+        return {
+            **_multilabel.label_statistics(y_list),
+            "temperature": _multilabel.fit_label_temperatures(np.concatenate(logits), y),
         }
 
     def _fit_temperature(self, net, policy, X_list, y_codes, seed):
@@ -264,7 +322,9 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         proba : list of ndarray of shape (T_i, n_classes), or ndarray of shape \
 (n_sequences, T, n_classes) when X is 3-D
             Columns follow ``classes_``; each row sums to 1. A sequence's probabilities do not
-            depend on the other sequences passed with it.
+            depend on the other sequences passed with it. After a multi-label fit, each
+            label's probability, independently of the others (rows need not sum to 1), as
+            scikit-learn's multilabel ``MLPClassifier`` gives them.
         """
         self._check_ready()
         if is_multiindex_panel(X):
@@ -284,6 +344,7 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         -------
         y_pred : list of ndarray of shape (T_i,), or ndarray of shape (n_sequences, T) when X
             is 3-D. Labels are of the type seen in ``fit`` (``classes_``), in input order.
+            After a multi-label fit, (T_i, n_labels) 0/1 ints, each label decoded on its own.
         """
         self._check_ready()
         if is_multiindex_panel(X):
@@ -293,10 +354,37 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
 
     def _predict_outputs(self, X, output):
         """``"proba"``: probabilities; ``"labels"``: decoded labels (``classes_``)."""
+        if self._multilabel:
+            return self._predict_label_outputs(X, output)
         if output == "proba":
             return self._predict_ragged(X, output="proba")
         codes, was_3d = self._predict_codes(X)
         return [self.classes_[c] for c in codes], was_3d
+
+    def _predict_label_outputs(self, X, output):
+        """Multi-label: each label's probability, or 0/1 decoded per label."""
+        logits, was_3d = self._predict_ragged(X, output="logits")
+        if output == "proba":
+            return [_sigmoid(z) for z in logits], was_3d
+        specs = self._label_decoder_specs()
+        return [_multilabel.decode_labels(specs, z) for z in logits], was_3d
+
+    def _label_decoder_specs(self):
+        """One decoder spec per label (None: the threshold), as :meth:`_decoder_spec`."""
+        decoder = resolve_decoder(self.decoder, self.net_.module_.look_ahead)
+        fitted = {
+            name: getattr(self, f"{name}_")
+            for name in (
+                "start_count",
+                "transition_count",
+                "class_count",
+                "temperature",
+                "shortest_segment",
+            )
+        }
+        return _multilabel.label_decoder_specs(
+            decoder, self.min_segment_length, self.decoder_lag, self.prior_weight, fitted
+        )
 
     #: What a stream may give per sample (``start_stream(output=...)``).
     _stream_output_kinds = ("proba", "labels")
@@ -308,14 +396,26 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
     def _stream_outputs(self, logits, output):
         """A stream's probabilities from the module's outputs (a (n, n_classes) tensor);
         its labels are the stream's (it decodes per stream)."""
+        if self._multilabel:
+            return torch.sigmoid(logits.float()).cpu().numpy()
         return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
     #: The name of the ONNX graph's output.
     _export_output = "proba"
 
     def _export_head(self, logits):
-        """The ONNX graph's output: class probabilities (decoding is not in the graph)."""
+        """The ONNX graph's output: class probabilities (decoding is not in the graph), or
+        each label's probability for a multi-label fit."""
+        if self._multilabel:
+            return torch.sigmoid(logits)
         return torch.softmax(logits, dim=-1)
+
+    def _undecoded_labels(self, logits):
+        """Labels of (n, n_outputs) module outputs without decoding: the most probable class,
+        or for a multi-label fit each label whose probability is over 0.5 (0/1 ints)."""
+        if self._multilabel:
+            return (logits > 0).to(torch.int64).cpu().numpy()
+        return self.classes_[logits.argmax(-1).cpu().numpy()]
 
     def _predict_codes(self, X):
         """Class indices per step: the arg-max, or the path of the decoder hyperparameters."""
@@ -332,6 +432,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         values are resolved here, once per ``predict`` or stream, so that they follow
         ``set_params`` after fit.
         """
+        if self._multilabel:  # decoded per label (_label_decoder_specs); streams threshold
+            return None
         decoder = resolve_decoder(self.decoder, self.net_.module_.look_ahead)
         d = resolve_min_segment_length(
             self.min_segment_length, decoder, getattr(self, "shortest_segment_", 0)
@@ -372,10 +474,25 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         """
         from .streaming import LabelStream
 
+        if (
+            self._multilabel
+            and output == "labels"
+            and any(spec is not None for spec in self._label_decoder_specs())
+        ):
+            raise ValueError(
+                f"This {type(self).__name__} was fitted with several labels per timestep and "
+                "decodes each (decoder, min_segment_length); streams of such labels are not "
+                "implemented yet. Set decoder='argmax' and min_segment_length=1 (each label's "
+                "probability over 0.5), or stream output='proba'."
+            )
         return LabelStream(self, output=output)
 
     def score(self, X, y, sample_weight=None):
         """Timestep accuracy pooled over all timesteps of all sequences (0..1).
+
+        After a multi-label fit: the subset accuracy over timesteps (the share of steps
+        whose labels are all right, as scikit-learn's ``ClassifierMixin.score`` for
+        multilabel rows), comparing the entries given.
 
         Parameters
         ----------
@@ -392,6 +509,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         if is_multiindex_panel(X):
             X, y, _ = split_panel(X, y)
         y_pred = self.predict(X)
+        if self._multilabel:
+            return self._subset_accuracy(X, y, y_pred, sample_weight)
         if sample_weight is None:
             return timestep_accuracy_score(y, y_pred)
         y_list = check_label_sequences(y)
@@ -399,3 +518,29 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         weights = np.concatenate(check_sample_weight(sample_weight, [len(p) for p in y_pred]))
         correct = np.concatenate([np.asarray(t) == p for t, p in zip(y_list, y_pred, strict=True)])
         return float(np.sum(weights * correct) / np.sum(weights))
+
+    def _subset_accuracy(self, X, y, y_pred, sample_weight):
+        """Multi-label ``score``: the fraction of timesteps whose labels are all right (subset
+        accuracy, as scikit-learn's ``ClassifierMixin.score`` for multilabel rows), over the
+        steps with at least one entry given, comparing the entries given."""
+        X_list, _ = check_sequences(X, n_features=self.n_features_in_)
+        y_list, _ = check_multilabel_targets(
+            y, X_list, missing_label=getattr(self, "missing_label", None)
+        )
+        given = [~np.isnan(t) for t in y_list]
+        right = np.concatenate(
+            [np.all((t == p) | ~g, axis=1) for t, p, g in zip(y_list, y_pred, given, strict=True)]
+        )
+        counted = np.concatenate([g.any(axis=1) for g in given])
+        weights = np.ones(len(right))
+        if sample_weight is not None:
+            weights = np.concatenate(check_sample_weight(sample_weight, [len(p) for p in y_pred]))
+        weights = weights * counted
+        return float(np.sum(weights * right) / np.sum(weights))
+
+
+def _sigmoid(z):
+    """Each label's probability from its logit (float32, as the other outputs)."""
+    from scipy.special import expit
+
+    return expit(z).astype(np.float32, copy=False)

@@ -334,6 +334,14 @@ def _describe(estimator, prefix, tensors, depth=0):
         return {"kind": "scaler", "class": "SequenceScaler", "params": params, "fitted": fitted}
     if isinstance(estimator, BaseSequenceLabeler) and type(estimator).__name__ in _REGISTRY:
         check_is_fitted(estimator)
+        if estimator._multilabel:
+            # The file format declares one class per step (classes_, counts of shape
+            # (n_classes,)); the multi-label fields are not in it yet.
+            raise ValueError(
+                f"This {type(estimator).__name__} was fitted with several labels per timestep, "
+                "which model files cannot hold yet. Save it with pickle or joblib, or export "
+                "it to ONNX (sk_seqlabel.export)."
+            )
         for name, value in estimator.net_.module_.state_dict().items():
             tensors[f"{prefix}module.{name}"] = value.detach().cpu().contiguous()
         for attr in _LABEL_COUNTS:

@@ -289,7 +289,7 @@ class LabelStream:
                 continue
             classes = labeler.classes_
             if self._decoder is None:
-                out[sid] = classes[z.argmax(-1).cpu().numpy()]
+                out[sid] = labeler._undecoded_labels(z)
             else:
                 state = self._decoding[sid]
                 log_proba = torch.log_softmax(z.float(), dim=-1).cpu().numpy()

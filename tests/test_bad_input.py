@@ -80,10 +80,12 @@ def test_single_sequence_instead_of_list(make_labeler, form):
         make_labeler().fit(X, [np.zeros(10)])
 
 
-def test_labels_must_be_one_dimensional(make_labeler):
+def test_labels_are_all_one_per_step_or_all_several_per_step(make_labeler):
+    # (T_i, n_labels) 0/1 sequences are multi-label targets (tests/test_multilabel.py); one
+    # fit takes one kind or the other.
     X, y = _data()
     y[1] = np.stack([y[1], y[1]], axis=1)
-    with pytest.raises(ValueError, match=r"y\[1\] must be a 1-D sequence"):
+    with pytest.raises(ValueError, match=r"y\[1\] has 2 dimensions but y\[0\] has 1"):
         make_labeler().fit(X, y)
 
 

@@ -168,12 +168,14 @@ early_stopping=False.
 def _has_weight(dataset, i, class_weight):
     """Whether some timestep of sequence ``i`` counts in the loss."""
     y = np.asarray(dataset.y[i])
-    if y.dtype.kind == "f":  # values: a step counts where some target has one
+    if y.dtype.kind == "f":
+        # values, or 0/1 labels: a step counts where some entry has one (a multi-label
+        # class weight is "balanced", positive wherever a label has entries)
         counts = ~np.isnan(y.reshape(len(y), -1)).all(axis=1)
     else:
         counts = y != PAD_LABEL
-    if class_weight is not None:
-        counts &= np.asarray(class_weight)[np.maximum(y, 0)] > 0
+        if class_weight is not None:
+            counts &= np.asarray(class_weight)[np.maximum(y, 0)] > 0
     if dataset.weights is not None:
         counts &= np.asarray(dataset.weights[i]) > 0
     return bool(counts.any())

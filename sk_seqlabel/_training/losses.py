@@ -16,7 +16,12 @@ import torch.nn.functional as F
 
 from .batching import PAD_LABEL
 
-__all__ = ["TimestepCrossEntropy", "TimestepRegressionLoss", "smoothing_loss"]
+__all__ = [
+    "TimestepBinaryCrossEntropy",
+    "TimestepCrossEntropy",
+    "TimestepRegressionLoss",
+    "smoothing_loss",
+]
 
 
 def _weighted_mean(losses, weight):
@@ -78,6 +83,55 @@ class TimestepCrossEntropy(torch.nn.Module):
                 logits, labelled, self.smoothing_truncation
             )
         return loss
+
+
+class TimestepBinaryCrossEntropy(torch.nn.Module):
+    """Binary cross-entropy of one sigmoid per label, over the (step, label) entries given.
+
+    The multi-label task's loss: targets are (batch, time, n_labels) floats, 0.0 or 1.0, NaN
+    where an entry has no value (padding, or a label the user left out at that step).
+
+    Parameters
+    ----------
+    class_weight : sequence of (float, float), optional
+        Per label, the weights of its negative and positive entries (``[w0, w1]`` per label,
+        as scikit-learn's ``compute_class_weight`` gives them for that label's column). Plain
+        numbers, so that the net's stored keyword arguments hold no tensor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = TimestepBinaryCrossEntropy()
+    >>> logits = torch.zeros(1, 2, 2)
+    >>> target = torch.tensor([[[1.0, float("nan")], [0.0, 1.0]]])
+    >>> round(float(loss(logits, target)), 4)  # log 2 over the three entries given
+    0.6931
+    """
+
+    def __init__(self, class_weight=None):
+        super().__init__()
+        weight = None if class_weight is None else torch.tensor(class_weight, dtype=torch.float32)
+        self.register_buffer("weight", weight)  # (n_labels, 2)
+
+    def forward(self, logits, target, sample_weight=None):
+        """``sum(w * c * loss) / sum(w * c)`` over entries with a value; 0 when none has one.
+
+        ``c``: the entry's class weight (that of its label and value, 1 without), ``w``: its
+        step's sample weight (1 without).
+        """
+        target = target.to(logits.device, non_blocking=True).reshape(logits.shape)
+        has_value = ~torch.isnan(target)
+        # NaN must not reach the arithmetic at all: 0 * NaN is NaN, backwards too.
+        target = torch.where(has_value, target, torch.zeros_like(target))
+        z = logits.float()
+        losses = F.binary_cross_entropy_with_logits(z, target, reduction="none")
+        weight = has_value.to(z.dtype)
+        if self.weight is not None:
+            positive = target > 0.5
+            weight = weight * torch.where(positive, self.weight[:, 1], self.weight[:, 0])
+        if sample_weight is not None:
+            weight = weight * sample_weight.to(z.device, non_blocking=True)[..., None]
+        return _weighted_mean(losses, weight)
 
 
 def smoothing_loss(logits, real, truncation):

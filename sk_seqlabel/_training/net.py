@@ -92,6 +92,11 @@ class TimestepAccuracy(Callback):
         if training or y_pred is None:
             return
         y = batch[1].to(y_pred.device, non_blocking=True)
+        if y.is_floating_point():  # several 0/1 labels per step: entries given, pooled
+            given = ~torch.isnan(y)
+            self._correct = self._correct + (((y_pred > 0) == (y > 0.5)) & given).sum()
+            self._total = self._total + given.sum()
+            return
         real = y != PAD_LABEL
         # Device tensors, summed on the device: read once at the epoch's end, not per batch.
         self._correct = self._correct + ((y_pred.argmax(-1) == y) & real).sum()
