@@ -63,7 +63,15 @@ _LABEL_COUNTS = {
     "temperature_": (torch.float64, lambda n: (1,)),
     "shortest_segment_": (torch.int64, lambda n: (1,)),
 }
-#: Those of them that are one number.
+#: The same after a multi-label fit, for ``n`` labels: a two-state chain per label.
+_MULTILABEL_COUNTS = {
+    "start_count_": (torch.int64, lambda n: (n, 2)),
+    "transition_count_": (torch.int64, lambda n: (n, 2, 2)),
+    "class_count_": (torch.int64, lambda n: (n, 2)),
+    "temperature_": (torch.float64, lambda n: (n,)),
+    "shortest_segment_": (torch.int64, lambda n: (n,)),
+}
+#: Those of them that are one number (for one class per step).
 _SCALARS = {"temperature_": float, "shortest_segment_": int}
 _HEADER_KEYS = {"format", "format_version", "model", "sha256"}
 _SIGNATURE_KEY = "hmac_sha256"
@@ -74,6 +82,8 @@ _STEP_KEYS = {
     "pipeline": {"kind", "steps", "verbose"},
 }
 _LABELER_FITTED = {"classes_", "n_features_in_", "feature_names_in_"}
+#: What a labeler fitted with several 0/1 labels per step adds (its counts are then per label).
+_MULTILABEL_FITTED = {"target_type_", "label_names_"}
 _REGRESSOR_FITTED = {"n_features_in_", "feature_names_in_", "n_outputs_", "outputs_2d_"}
 #: What a regressor learned of its targets, stored as float64 tensors of shape (n_outputs,).
 _TARGET_SCALING = ("target_mean_", "target_scale_")
@@ -334,14 +344,6 @@ def _describe(estimator, prefix, tensors, depth=0):
         return {"kind": "scaler", "class": "SequenceScaler", "params": params, "fitted": fitted}
     if isinstance(estimator, BaseSequenceLabeler) and type(estimator).__name__ in _REGISTRY:
         check_is_fitted(estimator)
-        if estimator._multilabel:
-            # The file format declares one class per step (classes_, counts of shape
-            # (n_classes,)); the multi-label fields are not in it yet.
-            raise ValueError(
-                f"This {type(estimator).__name__} was fitted with several labels per timestep, "
-                "which model files cannot hold yet. Save it with pickle or joblib, or export "
-                "it to ONNX (sk_seqlabel.export)."
-            )
         for name, value in estimator.net_.module_.state_dict().items():
             tensors[f"{prefix}module.{name}"] = value.detach().cpu().contiguous()
         for attr in _LABEL_COUNTS:
@@ -351,6 +353,10 @@ def _describe(estimator, prefix, tensors, depth=0):
             "n_features_in_": int(estimator.n_features_in_),
             "feature_names_in_": _names(estimator),
         }
+        if estimator._multilabel:
+            names = getattr(estimator, "label_names_", None)
+            fitted["target_type_"] = estimator.target_type_
+            fitted["label_names_"] = None if names is None else [str(n) for n in names]
         return {
             "kind": "labeler",
             "class": type(estimator).__name__,
@@ -473,6 +479,7 @@ class _LabelerSpec:
     feature_names_in: list | None
     weights: dict  # the module's state_dict
     label_counts: dict | None  # None: a file written before decoding existed
+    multilabel: dict | None = None  # target_type, label_names of a multi-label fit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -764,7 +771,13 @@ def _check_regressor(description, tensors, where, file):
 def _check_labeler(description, tensors, where, file):
     cls, params = _check_estimator_params(description, BaseSequenceLabeler, where, file)
     fitted = description["fitted"]
-    _check_keys(fitted, _LABELER_FITTED, f"{where}.fitted", file)
+    multilabel = isinstance(fitted, dict) and "target_type_" in fitted
+    _check_keys(
+        fitted,
+        _LABELER_FITTED | (_MULTILABEL_FITTED if multilabel else set()),
+        f"{where}.fitted",
+        file,
+    )
     classes = _check_classes(fitted["classes_"], f"{where}.fitted.classes_", file)
     n = _check_int(fitted["n_features_in_"], 1, f"{where}.fitted.n_features_in_", file)
     names = _check_feature_names(
@@ -778,10 +791,14 @@ def _check_labeler(description, tensors, where, file):
                 file, f"{where}.params.class_weight", f"does not fit classes_ ({exc})"
             ) from None
     weights = _check_weights(cls, params, tensors, n, len(classes), where, file)
+    multilabel_state = (
+        _check_multilabel_fitted(fitted, classes, where, file) if multilabel else None
+    )
     counts = {k: v for k, v in tensors.items() if not k.startswith("module.")}
     # A file written before decoding existed has no label counts: all of them, or none.
     _check_tensor_names(counts, set(_LABEL_COUNTS) if counts else set(), where, file)
-    for key, (dtype, shape) in _LABEL_COUNTS.items() if counts else ():
+    shapes = _MULTILABEL_COUNTS if multilabel else _LABEL_COUNTS
+    for key, (dtype, shape) in shapes.items() if counts else ():
         _check_tensor(counts[key], dtype, shape(len(classes)), f"{where} tensor {key!r}", file)
         values = counts[key].numpy()
         if not (
@@ -789,12 +806,40 @@ def _check_labeler(description, tensors, where, file):
             and (values > 0 if key == "temperature_" else values >= 0).all()
         ):
             raise _refused(file, f"{where} tensor {key!r}", "holds values fit cannot give")
+    scalars = {} if multilabel else _SCALARS  # per label after a multi-label fit
     label_counts = (
-        {k: _SCALARS[k](v.numpy()[0]) if k in _SCALARS else v.numpy() for k, v in counts.items()}
+        {k: scalars[k](v.numpy()[0]) if k in scalars else v.numpy() for k, v in counts.items()}
         if counts
         else None
     )
-    return _LabelerSpec(cls, params, classes, n, names, weights, label_counts)
+    return _LabelerSpec(cls, params, classes, n, names, weights, label_counts, multilabel_state)
+
+
+def _check_multilabel_fitted(fitted, classes, where, file):
+    """The multi-label fields of a labeler's ``fitted``: what ``fit`` gives them."""
+    if fitted["target_type_"] != "multilabel-indicator":
+        raise _refused(
+            file,
+            f"{where}.fitted.target_type_",
+            f"is {fitted['target_type_']!r}, not a target type",
+        )
+    if classes.dtype.kind not in "iu" or not np.array_equal(classes, np.arange(len(classes))):
+        raise _refused(
+            file, f"{where}.fitted.classes_", "is not 0..n_labels-1 (a multi-label fit's)"
+        )
+    names = fitted["label_names_"]
+    if names is not None and (
+        not isinstance(names, list)
+        or len(names) != len(classes)
+        or not all(isinstance(n, str) for n in names)
+    ):
+        raise _refused(
+            file, f"{where}.fitted.label_names_", f"must be null or {len(classes)} strings"
+        )
+    return {
+        "target_type": "multilabel-indicator",
+        "label_names": None if names is None else np.array(names, dtype=object),
+    }
 
 
 def _check_classes(value, where, file):
@@ -921,9 +966,11 @@ def _build(spec, device):
         # The label counts' names without the underscore; none for a file written before
         # decoding existed, whose model predicts with decoder="argmax" only.
         counts = {attr.rstrip("_"): value for attr, value in (spec.label_counts or {}).items()}
-        learnt, n_outputs = {"classes": spec.classes, **counts}, len(spec.classes)
+        learnt = {"classes": spec.classes, **counts, **(spec.multilabel or {})}
+        n_outputs = len(spec.classes)
     return _fit_from_file(
         spec.cls(**spec.params),
+        target_kind=learnt.get("target_type"),
         n_features_in=spec.n_features_in,
         feature_names_in=spec.feature_names_in,
         n_outputs=n_outputs,
@@ -952,7 +999,15 @@ def _build_scaler(spec):
 
 
 def _fit_from_file(
-    estimator, *, n_features_in, feature_names_in, n_outputs, learnt, weights, device
+    estimator,
+    *,
+    n_features_in,
+    feature_names_in,
+    n_outputs,
+    learnt,
+    weights,
+    device,
+    target_kind=None,
 ):
     """Set every fitted attribute of a labeler or regressor, and its net, from checked file
     contents, as ``fit`` would have (through the same ``_set_fitted_state``).
@@ -972,6 +1027,7 @@ def _fit_from_file(
         n_features=n_features_in,
         # no class weights: a loss weight, used only by a new fit, which computes its own
         n_outputs=n_outputs,
+        target_kind=target_kind,  # the loss and the refinement stages' input of that fit
         shuffle_seed=0,
         split_seed=0,
     )

@@ -14,7 +14,7 @@ from sk_seqlabel import MultiStageTCNLabeler, TCNLabeler
 from sk_seqlabel._multilabel import label_statistics
 from sk_seqlabel._training.losses import TimestepBinaryCrossEntropy
 from sk_seqlabel.export import to_onnx
-from sk_seqlabel.persistence import save
+from sk_seqlabel.persistence import load, save
 
 from .conftest import FAST
 from .test_invariance import _assert_batch_invariant
@@ -256,11 +256,47 @@ def test_the_onnx_graph_of_a_multilabel_fit_equals_predict_proba(cls, easy_data,
         np.testing.assert_allclose(proba[row, :n], p[:n], rtol=0, atol=1e-4)
 
 
-def test_a_multilabel_fit_is_refused_by_model_files_and_says_what_works(tmp_path, easy_data):
+def test_a_multilabel_fit_round_trips_through_a_model_file(fitted, easy_data, tmp_path):
+    import pandas as pd
+
+    X = easy_data[0][:4]
+    save(fitted, tmp_path / "model.safetensors")
+    loaded = load(tmp_path / "model.safetensors")
+    assert loaded.target_type_ == "multilabel-indicator"
+    np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
+    for attr in ("transition_count_", "temperature_", "shortest_segment_"):
+        np.testing.assert_array_equal(getattr(loaded, attr), getattr(fitted, attr))
+    for a, b in zip(fitted.predict_proba(X), loaded.predict_proba(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(fitted.predict(X), loaded.predict(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # label names from DataFrame columns are kept
+    Xf, yf = _overlapping(easy_data)
+    frames = [pd.DataFrame(v, columns=["a", "b", "c"][: v.shape[1]]) for v in yf]
+    named = TCNLabeler(**{**FAST[TCNLabeler], "max_epochs": 1}).fit(Xf, frames)
+    save(named, tmp_path / "named.safetensors")
+    assert load(tmp_path / "named.safetensors").label_names_.tolist() == named.label_names_.tolist()
+
+
+def test_a_forged_multilabel_model_file_is_refused(easy_data, tmp_path):
+    from .test_persistence import _forge
+
     clf = TCNLabeler(**{**FAST[TCNLabeler], "max_epochs": 1}).fit(*_overlapping(easy_data))
-    with pytest.raises(ValueError, match=r"several labels per timestep.*pickle or joblib"):
-        save(clf, tmp_path / "model.sklab")
-    assert not (tmp_path / "model.sklab").exists()
+    path = tmp_path / "model.safetensors"
+    save(clf, path)
+    forged = _forge(
+        path, lambda m: m["fitted"].update(target_type_="continuous"), out=tmp_path / "a.st"
+    )
+    with pytest.raises(ValueError, match="target_type_"):
+        load(forged)
+    # per-label counts shaped as one class per step's
+    forged = _forge(
+        path,
+        edit_tensors=lambda t: {**t, "temperature_": t["temperature_"][:1]},
+        out=tmp_path / "b.st",
+    )
+    with pytest.raises(ValueError, match="temperature_"):
+        load(forged)
 
 
 def test_a_single_label_refit_after_a_multilabel_fit_forgets_the_labels(easy_data):
