@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.utils.class_weight import compute_class_weight
@@ -135,6 +136,17 @@ def test_a_recording_without_labels_trains_nothing(make_labeler, data):
     assert torch.all(together_grad[3] == 0)
     width = alone_grad.shape[1]
     assert torch.equal(together_grad[:3, :width], alone_grad)
+
+
+@pytest.mark.parametrize("marker", [None, np.nan, pd.NA], ids=["None", "nan", "pd.NA"])
+def test_none_nan_and_pd_na_leave_a_step_unlabelled(make_labeler, data, marker):
+    # Until missing_label, such a step was refused ("y[3] has a missing label").
+    X, y = data
+    y = [yi.astype(object) for yi in y]
+    y[3][5] = marker
+    model = make_labeler(max_epochs=1).fit(X, y)
+    assert model.classes_.tolist() == [0, 1, 2]
+    assert model.class_count_.sum() == sum(map(len, y)) - 1
 
 
 def test_y_without_any_label_is_refused(make_labeler, data):
