@@ -181,7 +181,9 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
             Sequences of any lengths; DataFrames are accepted as elements.
         y : list of array-like of shape (T_i,) or ndarray of shape (n_sequences, T)
             One label per timestep; any sortable labels (ints, strings, bools), of one type
-            across all sequences.
+            across all sequences. A step without a label holds None or NaN (or the
+            ``missing_label`` marker): it is input, but out of the loss and of what decoding
+            learns.
         sample_weight : array-like of shape (n_sequences,), or list of array-like of shape \
 (T_i,), optional
             Non-negative weights of the loss: one per sequence (all its timesteps), or one per
