@@ -31,6 +31,7 @@ import itertools
 import time
 
 import numpy as np
+import torch
 from sklearn.pipeline import make_pipeline
 
 from benchmarks import common
@@ -180,7 +181,9 @@ def main(argv=None):
     print(summary(rows))
     print(f"total {time.perf_counter() - tic:.0f} s")
     if args.json:
-        common.write_json(args.json, {"environment": common.environment("cpu", args), "rows": rows})
+        common.write_json(
+            args.json, {"environment": common.environment(torch.device("cpu"), args), "rows": rows}
+        )
 
 
 if __name__ == "__main__":
