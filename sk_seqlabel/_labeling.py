@@ -9,6 +9,7 @@ rest is :class:`~sk_seqlabel._base.BaseSequenceEstimator`'s.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,14 +20,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _multilabel
 from ._base import BaseSequenceEstimator, Targets
-from ._data.targets import check_multilabel_targets, target_kind
+from ._data.targets import (
+    check_multilabel_targets,
+    check_partial_targets,
+    labelled_masks,
+    target_kind,
+)
 from ._data.validation import (
     check_class_weight,
     check_label_sequences,
     check_same_lengths,
     check_sample_weight,
     check_sequences,
-    check_targets,
 )
 from ._decoding import (
     calibration_sample,
@@ -38,20 +43,28 @@ from ._decoding import (
     resolve_min_segment_length,
     shortest_inner_segment,
 )
-from ._training.batching import SequenceDataset
+from ._training.batching import PAD_LABEL, SequenceDataset
 from ._training.losses import TimestepBinaryCrossEntropy, TimestepCrossEntropy
 from ._training.net import TimestepAccuracy
 from .formats import is_multiindex_panel, split_panel
-from .metrics import timestep_accuracy_score
+from .metrics import SkippedTimestepsWarning, timestep_accuracy_score
 
 __all__ = ["BaseSequenceLabeler"]
 
 _LABELING_DOCS = """
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, applied per timestep; "balanced" uses
-        ``n_timesteps / (n_classes * np.bincount(y))`` over all training timesteps. With
-        several labels per step (multi-label ``y``), "balanced" balances each label's 0 and 1
-        entries that way, and a dict is refused (every label has two classes).
+        ``n_timesteps / (n_classes * np.bincount(y))`` over all labelled training timesteps.
+        With several labels per step (multi-label ``y``), "balanced" balances each
+        label's 0 and 1 entries that way, and a dict is refused (every label has two
+        classes).
+    missing_label : None, number or str, default=None
+        Marks a timestep without a label, besides NaN (in float labels) and None (in object
+        labels), which always do; for example ``-1``. Such steps are input to the model but
+        out of the loss, the class weights, the decoder's counts (no transition is counted
+        across a gap of them, nor a segment cut by one as the shortest), the temperature's
+        calibration and ``score``. A recording without any label trains nothing (a warning
+        says how many there were); ``classes_`` never holds the marker.
     smoothing : float, default=0.0
         Weight of MS-TCN's smoothing loss (Farha and Gall, 2019; 0.15 in the paper): the
         mean over adjacent real timesteps of the squared change of the log-probabilities,
@@ -158,6 +171,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         "min_segment_length": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "decoder_lag": [Interval(Integral, 0, None, closed="left"), None],
         "prior_weight": [Interval(Real, 0, None, closed="left")],
+        # bool passes as a Real here; check_missing_label refuses it with a TypeError
+        "missing_label": [None, Real, str],
     }
 
     def __sklearn_tags__(self):
@@ -190,6 +205,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
             too; NaN marks an entry without a value): one sigmoid per label is then trained
             with a binary cross-entropy over the entries given (see the guide's "Several
             labels per timestep").
+            A step without a label holds None or NaN (or the ``missing_label`` marker): it
+            is input, but out of the loss and of what decoding learns.
         sample_weight : array-like of shape (n_sequences,), or list of array-like of shape \
 (T_i,), optional
             Non-negative weights of the loss: one per sequence (all its timesteps), or one per
@@ -218,8 +235,12 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         return super()._head(target_kind)
 
     def _encode_targets(self, y, X_list):
-        """Labels checked against the sequences, encoded as class codes with class weights."""
-        missing_label = getattr(self, "missing_label", None)
+        """Labels checked against the sequences, encoded as class codes with class weights.
+
+        Steps without a label (``missing_label``) get ``PAD_LABEL``, so the loss skips them
+        as it skips padding; classes and class weights come from the labelled steps only.
+        """
+        missing_label = self.missing_label
         # Several values per step are multi-label targets, whose check names any value
         # other than 0 and 1 (type_of_target calls those "...-multioutput").
         kind = target_kind(y, missing_label=missing_label)
@@ -231,12 +252,26 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
                 missing_label=missing_label,
                 estimator_name=type(self).__name__,
             )
-        _y_list, pooled = check_targets(y, X_list)
+        _y_list, masks, pooled = check_partial_targets(y, X_list, missing_label=missing_label)
         classes, codes = self._encode_labels(pooled)
-        lengths = [len(yi) for yi in _y_list]
         class_weight = check_class_weight(self.class_weight, classes, y=pooled)
+        values = np.split(codes, np.cumsum([int(m.sum()) for m in masks])[:-1])
+        for i, mask in enumerate(masks):
+            if not mask.all():
+                padded = np.full(len(mask), PAD_LABEL, dtype=np.int64)
+                padded[mask] = values[i]
+                values[i] = padded
+        unlabelled = sum(not m.any() for m in masks)
+        if unlabelled:
+            warnings.warn(
+                f"{unlabelled} of {len(masks)} sequences in y have no labelled timestep; they "
+                f"train nothing (every label is missing: NaN, None or "
+                f"missing_label={self.missing_label!r}).",
+                UserWarning,
+                stacklevel=6,
+            )
         return Targets(
-            values=np.split(codes, np.cumsum(lengths)[:-1]),
+            values=values,
             n_outputs=len(classes),
             state={"classes": classes},
             loss_params={"class_weight": None if class_weight is None else class_weight.tolist()},
@@ -296,9 +331,12 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
     def _fit_temperature(self, net, policy, X_list, y_codes, seed):
         """Calibrate the trained net's probabilities for decoding, on a sample of training data.
 
-        One inference pass over at most ``_decoding.CALIBRATION_TIMESTEPS`` training steps.
+        One inference pass over at most ``_decoding.CALIBRATION_TIMESTEPS`` training steps,
+        from sequences with a label (those without one add nothing to the fit); the steps
+        without a label are left out of it.
         """
-        picked = calibration_sample([len(y) for y in y_codes], seed)
+        lengths = [len(y) if (y != PAD_LABEL).any() else 0 for y in y_codes]
+        picked = calibration_sample(lengths, seed)
         log_proba = net.predict_ragged(
             SequenceDataset([X_list[i][:stop] for i, stop in picked]),
             policy,
@@ -306,7 +344,10 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
             batch_overhead=self._batch_overhead_timesteps,
         )
         codes = np.concatenate([y_codes[i][:stop] for i, stop in picked])
-        return fit_temperature(np.concatenate(log_proba), codes)
+        labelled = codes != PAD_LABEL
+        if not labelled.any():  # the budget ended before the picked prefixes' first label
+            return 1.0
+        return fit_temperature(np.concatenate(log_proba)[labelled], codes[labelled])
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X):
@@ -505,6 +546,8 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         Returns
         -------
         score : float
+            Over the labelled steps: those without a label (``missing_label``) are skipped,
+            and a :class:`~sk_seqlabel.metrics.SkippedTimestepsWarning` says how many.
         """
         if is_multiindex_panel(X):
             X, y, _ = split_panel(X, y)
@@ -512,10 +555,20 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         if self._multilabel:
             return self._subset_accuracy(X, y, y_pred, sample_weight)
         if sample_weight is None:
-            return timestep_accuracy_score(y, y_pred)
+            return timestep_accuracy_score(y, y_pred, missing_label=self.missing_label)
         y_list = check_label_sequences(y)
         check_same_lengths(y_list, y_pred, names=("y", "X"), what=("labels", "timesteps"))
-        weights = np.concatenate(check_sample_weight(sample_weight, [len(p) for p in y_pred]))
+        weights = check_sample_weight(sample_weight, [len(p) for p in y_pred])
+        masks = labelled_masks(y_list, missing_label=self.missing_label)
+        skipped = sum(int((~m).sum()) for m in masks)
+        if skipped:
+            warnings.warn(
+                f"score skipped {skipped} of {sum(len(m) for m in masks)} timesteps without a "
+                "label.",
+                SkippedTimestepsWarning,
+                stacklevel=2,
+            )
+        weights = np.concatenate([w * m for w, m in zip(weights, masks, strict=True)])
         correct = np.concatenate([np.asarray(t) == p for t, p in zip(y_list, y_pred, strict=True)])
         return float(np.sum(weights * correct) / np.sum(weights))
 

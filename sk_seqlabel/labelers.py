@@ -92,6 +92,7 @@ class TCNLabeler(TCNModel, BaseSequenceLabeler):
         max_batch_timesteps="auto",
         max_train_length="auto",
         class_weight=None,
+        missing_label=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -119,6 +120,7 @@ class TCNLabeler(TCNModel, BaseSequenceLabeler):
         self.max_batch_timesteps = max_batch_timesteps
         self.max_train_length = max_train_length
         self.class_weight = class_weight
+        self.missing_label = missing_label
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -190,6 +192,7 @@ class LSTMLabeler(LSTMModel, BaseSequenceLabeler):
         max_batch_timesteps="auto",
         max_train_length="auto",
         class_weight=None,
+        missing_label=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -216,6 +219,7 @@ class LSTMLabeler(LSTMModel, BaseSequenceLabeler):
         self.max_batch_timesteps = max_batch_timesteps
         self.max_train_length = max_train_length
         self.class_weight = class_weight
+        self.missing_label = missing_label
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -295,6 +299,7 @@ class ConvLSTMLabeler(ConvLSTMModel, BaseSequenceLabeler):
         max_batch_timesteps="auto",
         max_train_length="auto",
         class_weight=None,
+        missing_label=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -324,6 +329,7 @@ class ConvLSTMLabeler(ConvLSTMModel, BaseSequenceLabeler):
         self.max_batch_timesteps = max_batch_timesteps
         self.max_train_length = max_train_length
         self.class_weight = class_weight
+        self.missing_label = missing_label
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -399,6 +405,7 @@ class MultiStageTCNLabeler(MultiStageTCNModel, BaseSequenceLabeler):
         max_batch_timesteps="auto",
         max_train_length="auto",
         class_weight=None,
+        missing_label=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -427,6 +434,7 @@ class MultiStageTCNLabeler(MultiStageTCNModel, BaseSequenceLabeler):
         self.max_batch_timesteps = max_batch_timesteps
         self.max_train_length = max_train_length
         self.class_weight = class_weight
+        self.missing_label = missing_label
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

@@ -99,6 +99,7 @@ _ADDED_PARAMS = {
     "min_segment_length": "auto",
     "decoder_lag": None,
     "prior_weight": 1.0,
+    "missing_label": None,  # before partial labels: None and NaN were refused, so none held
 }
 #: Pipelines inside pipelines, at most: deeper nesting is refused, not recursed into.
 MAX_NESTING = 8

@@ -199,21 +199,8 @@ def test_non_numeric_features_name_the_sequence():
 
 
 # ---------------------------------------------------------------- missing and mixed labels
-@pytest.mark.parametrize(
-    "bad, shown",
-    [(None, "None"), (np.nan, "nan"), (pd.NA, "<NA>")],
-    ids=["None", "nan", "pd.NA"],
-)
-def test_missing_label_names_the_sequence_and_position(make_labeler, bad, shown):
-    X, y = _data()
-    y[3] = y[3].astype(object)
-    y[3][5] = bad
-    with pytest.raises(ValueError, match=r"y\[3\] has a missing label") as info:
-        make_labeler().fit(X, y)
-    assert f"({shown}) at position 5" in str(info.value)
-    assert "Unknown label type" not in str(info.value)
-
-
+# A missing label in y is no longer bad input for a labeler: tests/test_partial_labels.py.
+# check_targets, for fully labelled targets, still names it.
 def test_missing_label_in_a_python_list():
     X_list = [np.zeros((3, 1)), np.zeros((3, 1))]
     with pytest.raises(ValueError, match=r"y\[1\] has a missing label \(None\) at position 2"):

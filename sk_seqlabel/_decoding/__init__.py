@@ -55,6 +55,7 @@ __all__ = [
     "decode",
     "decoder_spec",
     "fit_temperature",
+    "labelled_stretches",
     "resolve_decoder",
     "resolve_min_segment_length",
     "shortest_inner_segment",
@@ -70,36 +71,65 @@ CHECKPOINT = 65536
 MAX_AUTO_SEGMENT_LENGTH = 100
 
 
+def labelled_stretches(codes):
+    """The runs of labelled steps of one encoded sequence: ``[(start, codes), ...]``.
+
+    Negative codes (``PAD_LABEL``) mark steps without a label. What happened in a gap of
+    such steps is unknown, so the statistics below treat each stretch as a recording of its
+    own: no transition is counted across a gap, and a segment that touches a gap may be cut
+    short by it, as one that touches a recording's end may.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [(start, c.tolist()) for start, c in labelled_stretches(np.array([0, 0, -100, 1, 1]))]
+    [(0, [0, 0]), (3, [1, 1])]
+    """
+    codes = np.asarray(codes)
+    labelled = codes >= 0
+    if labelled.all():
+        return [(0, codes)] if len(codes) else []
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], labelled, [False]]).astype(np.int8)))
+    return [(int(a), codes[a:b]) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def shortest_inner_segment(y_codes):
-    """Length of the shortest segment that touches neither end of its sequence (0: none).
+    """Length of the shortest segment that touches neither end of its stretch (0: none).
 
     A recording's first and last segments may be cut short by where the recording starts
-    and stops, so they say nothing about how short a segment can be.
+    and stops, so they say nothing about how short a segment can be; the same holds for a
+    segment next to a gap of unlabelled steps (:func:`labelled_stretches`).
 
     Parameters
     ----------
     y_codes : list of ndarray of shape (T_i,), dtype int
+        Class indices per sequence; negative at steps without a label.
 
     Returns
     -------
     int
     """
     shortest = 0
-    for codes in y_codes:
-        changes = np.flatnonzero(codes[1:] != codes[:-1]) + 1  # first step of each new segment
-        if len(changes) >= 2:
-            inner = int(np.diff(changes).min())
-            shortest = inner if shortest == 0 else min(shortest, inner)
+    for sequence in y_codes:
+        for _, codes in labelled_stretches(sequence):
+            changes = np.flatnonzero(codes[1:] != codes[:-1]) + 1  # first step of each segment
+            if len(changes) >= 2:
+                inner = int(np.diff(changes).min())
+                shortest = inner if shortest == 0 else min(shortest, inner)
     return shortest
 
 
 def count_label_statistics(y_codes, n_classes):
     """Counts of first labels, of transitions and of labels over encoded label sequences.
 
+    Steps without a label (negative codes) count nowhere: a transition is counted only
+    between two adjacent labelled steps, never across a gap (:func:`labelled_stretches`),
+    and a first label only where a recording's first step is labelled.
+
     Parameters
     ----------
     y_codes : list of ndarray of shape (T_i,), dtype int
-        Class indices per sequence.
+        Class indices per sequence; negative at steps without a label.
     n_classes : int
 
     Returns
@@ -108,16 +138,23 @@ def count_label_statistics(y_codes, n_classes):
     transition_count : ndarray of shape (n_classes, n_classes), dtype int64
         ``[i, j]``: how often class ``j`` follows class ``i`` at the next step.
     class_count : ndarray of shape (n_classes,), dtype int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> start, transitions, classes = count_label_statistics([np.array([0, 1, -100, 0])], 2)
+    >>> start.tolist(), transitions.tolist(), classes.tolist()
+    ([1, 0], [[0, 1], [0, 0]], [2, 1])
     """
     start = np.zeros(n_classes, dtype=np.int64)
     transitions = np.zeros(n_classes * n_classes, dtype=np.int64)
     classes = np.zeros(n_classes, dtype=np.int64)
-    for codes in y_codes:
-        if len(codes) == 0:
-            continue
-        start[codes[0]] += 1
-        classes += np.bincount(codes, minlength=n_classes)
-        transitions += np.bincount(codes[:-1] * n_classes + codes[1:], minlength=n_classes**2)
+    for sequence in y_codes:
+        for first, codes in labelled_stretches(sequence):
+            if first == 0:
+                start[codes[0]] += 1
+            classes += np.bincount(codes, minlength=n_classes)
+            transitions += np.bincount(codes[:-1] * n_classes + codes[1:], minlength=n_classes**2)
     return start, transitions.reshape(n_classes, n_classes), classes
 
 
