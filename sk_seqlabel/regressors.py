@@ -303,9 +303,8 @@ class ConvLSTMRegressor(ConvLSTMModel, BaseSequenceRegressor):
         dropout=0.0,
         max_epochs=30,
         lr=3e-3,
-        # More optimizer steps per epoch than the labelers' 32 sequences a batch: values need
-        # precise fits, and fewer steps left the synthetic task's MSE several times its floor
-        # (benchmarks/RESULTS.md, section 22).
+        # As the other regressors, for one default across them; the ConvLSTM itself gained
+        # little from it (benchmarks/RESULTS.md, section 22).
         batch_size=8,
         max_batch_timesteps="auto",
         max_train_length="auto",

@@ -20,12 +20,13 @@ from sk_seqlabel.regressors import (
     all_regressors,
 )
 
-# Measured short of R² 0.99 on this data at their defaults (benchmarks/RESULTS.md, section 22);
-# not run, since each fit costs tens of seconds on 2 cores and cannot pass as things stand.
+# Short of R² 0.99 on this data at their defaults (benchmarks/RESULTS.md, section 22); not run,
+# since each fit costs tens of seconds on 2 cores and is not expected to pass as things stand.
 SHORT_OF_THE_FILTER = {
     TCNRegressor: "R² 0.984: the layer norm after each convolution removes the amplitude "
     "of the lagged inputs, which a linear filter needs",
-    MultiStageTCNRegressor: "the TCN's layer norm, as TCNRegressor",
+    MultiStageTCNRegressor: "not measured on this data (each fit is slow here); its stages are "
+    "TCNs with the same layer norm as TCNRegressor's",
     ConvLSTMRegressor: "R² 0.82: max-pooling before the LSTM loses the 5-tap detail",
 }
 
