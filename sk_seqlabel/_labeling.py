@@ -369,7 +369,9 @@ class BaseSequenceLabeler(ClassifierMixin, BaseSequenceEstimator):
         """
         self._check_ready()
         if is_multiindex_panel(X):
-            return self._predict_panel(X, "proba", columns=self.classes_)
+            return self._predict_panel(
+                X, "proba", columns=getattr(self, "label_names_", self.classes_)
+            )
         proba, was_3d = self._predict_outputs(X, "proba")
         return np.stack(proba) if was_3d else proba
 

@@ -307,3 +307,15 @@ def test_a_single_label_refit_after_a_multilabel_fit_forgets_the_labels(easy_dat
     assert not hasattr(clf, "target_type_")
     assert clf.predict_proba(X[:1])[0].shape == (len(X[0]), 3)
     np.testing.assert_allclose(clf.predict_proba(X[:1])[0].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_a_panels_probabilities_are_named_by_the_labels(easy_data):
+    import pandas as pd
+
+    Xf, yf = _overlapping(easy_data)
+    frames = [pd.DataFrame(v, columns=["a", "b", "c"]) for v in yf]
+    clf = TCNLabeler(**{**FAST[TCNLabeler], "max_epochs": 1}).fit(Xf, frames)
+    index = pd.MultiIndex.from_product([["rec"], range(len(Xf[0]))])
+    proba = clf.predict_proba(pd.DataFrame(Xf[0], index=index))
+    assert proba.columns.tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(proba.to_numpy(), clf.predict_proba([Xf[0]])[0], atol=1e-6)

@@ -7,10 +7,16 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.utils.class_weight import compute_class_weight
+from torch.utils.data import Subset
 
 from sk_seqlabel import TCNLabeler
 from sk_seqlabel._decoding import count_label_statistics, shortest_inner_segment
-from sk_seqlabel._training.batching import PAD_LABEL, collate_padded
+from sk_seqlabel._training.batching import (
+    PAD_LABEL,
+    SequenceDataset,
+    check_split_weights,
+    collate_padded,
+)
 from sk_seqlabel.datasets import make_sequence_labeling
 from sk_seqlabel.metrics import SkippedTimestepsWarning
 
@@ -203,3 +209,14 @@ def test_bad_missing_label_is_refused(marker, error, message, data):
     X, y = data
     with pytest.raises(error, match=message):
         TCNLabeler(max_epochs=1, missing_label=marker).fit(X[:2], y[:2])
+
+
+def test_an_early_stopping_side_without_any_label_is_refused():
+    # Its validation loss would be 0 at every epoch: check_split_weights counts labelled
+    # steps, not only weights.
+    X = [np.zeros((3, 1), np.float32)] * 4
+    y = [np.array([0, 1, 0])] * 2 + [np.full(3, PAD_LABEL)] * 2
+    data = SequenceDataset(X, y)
+    with pytest.raises(ValueError, match=r"validation side .*\(no target"):
+        check_split_weights(Subset(data, [0, 1]), Subset(data, [2, 3]))
+    check_split_weights(Subset(data, [0, 2]), Subset(data, [1, 3]))  # one labelled each
