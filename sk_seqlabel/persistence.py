@@ -344,9 +344,7 @@ def _describe(estimator, prefix, tensors, depth=0):
         params = _plain_params(estimator)
         return {"kind": "scaler", "class": "SequenceScaler", "params": params, "fitted": fitted}
     if isinstance(estimator, BaseSequenceLabeler) and type(estimator).__name__ in _REGISTRY:
-        check_is_fitted(estimator)
-        for name, value in estimator.net_.module_.state_dict().items():
-            tensors[f"{prefix}module.{name}"] = value.detach().cpu().contiguous()
+        _add_weights(estimator, prefix, tensors)
         for attr in _LABEL_COUNTS:
             tensors[f"{prefix}{attr}"] = torch.from_numpy(np.atleast_1d(getattr(estimator, attr)))
         fitted = {
@@ -365,9 +363,7 @@ def _describe(estimator, prefix, tensors, depth=0):
             "fitted": fitted,
         }
     if isinstance(estimator, BaseSequenceRegressor) and type(estimator).__name__ in _REGISTRY:
-        check_is_fitted(estimator)
-        for name, value in estimator.net_.module_.state_dict().items():
-            tensors[f"{prefix}module.{name}"] = value.detach().cpu().contiguous()
+        _add_weights(estimator, prefix, tensors)
         for attr in _TARGET_SCALING:
             tensors[f"{prefix}{attr}"] = torch.from_numpy(np.asarray(getattr(estimator, attr)))
         fitted = {
@@ -387,6 +383,13 @@ def _describe(estimator, prefix, tensors, depth=0):
         "labelers, regressors, SequenceScaler and Pipelines of them can. Use joblib for other "
         "objects."
     )
+
+
+def _add_weights(estimator, prefix, tensors):
+    """A fitted labeler's or regressor's module weights, as "module.*" tensors on the CPU."""
+    check_is_fitted(estimator)
+    for name, value in estimator.net_.module_.state_dict().items():
+        tensors[f"{prefix}module.{name}"] = value.detach().cpu().contiguous()
 
 
 def _step_name_problem(name):
