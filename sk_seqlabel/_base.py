@@ -165,17 +165,32 @@ class _TrainingData:
     feature_names: np.ndarray | None
 
 
+#: The fitted attributes every estimator has, after its task's own in the docstrings.
+_SHARED_ATTRIBUTE_DOCS = """
+    n_features_in_ : int
+        Features per timestep seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in ``fit``, when its sequences were DataFrames with string columns.
+    net_ : skorch.NeuralNet
+        The fitted net; ``net_.history`` holds the per-epoch log.
+"""
+
+
 def fill_shared_docs(cls):
     """Put the shared documentation into a public estimator's docstring.
 
     ``{model}``: the model's keywords (``_model_docs`` of its model in ``_models.py``);
     ``{shared}``: the training keywords and the task's own (``_task_docs``);
-    ``{shared_attributes}``: the task's fitted attributes (``_attribute_docs``).
+    ``{shared_attributes}``: the task's fitted attributes (``_attribute_docs``), then those
+    every estimator has.
     """
     cls.__doc__ = (
         cls.__doc__.replace("    {model}\n", cls._model_docs.strip("\n") + "\n")
         .replace("    {shared}\n", (_TRAINING_DOCS + cls._task_docs).lstrip("\n"))
-        .replace("    {shared_attributes}\n", cls._attribute_docs.lstrip("\n"))
+        .replace(
+            "    {shared_attributes}\n",
+            (cls._attribute_docs.rstrip("\n") + _SHARED_ATTRIBUTE_DOCS).lstrip("\n"),
+        )
     )
     return cls
 

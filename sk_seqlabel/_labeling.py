@@ -121,12 +121,6 @@ _LABELING_ATTRIBUTE_DOCS = """
     target_type_ : str
         "multilabel-indicator" after a multi-label fit (several 0/1 labels per step; the
         decoder's fitted counts and ``temperature_`` are then per label); absent otherwise.
-    n_features_in_ : int
-        Features per timestep seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names seen in ``fit``, when its sequences were DataFrames with string columns.
-    net_ : skorch.NeuralNet
-        The fitted net; ``net_.history`` holds the per-epoch log.
     start_count_, transition_count_, class_count_ : ndarray
         First labels (n_classes,), label changes (n_classes, n_classes; ``[i, j]``: class
         ``j`` right after class ``i``) and labels (n_classes,) counted over the training

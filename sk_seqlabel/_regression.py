@@ -37,10 +37,6 @@ _REGRESSION_DOCS = """
 """
 
 _REGRESSION_ATTRIBUTE_DOCS = """
-    n_features_in_ : int
-        Features per timestep seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names seen in ``fit``, when its sequences were DataFrames with string columns.
     n_outputs_ : int
         Targets per timestep.
     outputs_2d_ : bool
@@ -50,8 +46,6 @@ _REGRESSION_ATTRIBUTE_DOCS = """
         Mean and standard deviation of each target over the training steps that have one
         (a constant target's scale is 1). The network learns ``(y - target_mean_) /
         target_scale_``; ``predict`` maps its outputs back to the original units.
-    net_ : skorch.NeuralNet
-        The fitted net; ``net_.history`` holds the per-epoch log.
 """
 
 

@@ -54,16 +54,16 @@ def _pickled_as_if_trained_on_cuda(clf):
 def test_models_trained_on_a_gpu_load_and_predict_on_a_cpu(tmp_path, estimator_cls, task_data):
     X, y = task_data
     expected = {}
-    for cls in [estimator_cls]:
-        for name, config in CONFIGS.items():
-            if not set(config) <= set(cls._parameter_constraints):
-                continue  # a regressor has no classes to weigh
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # the interrupted fit warns
-                clf = cls(**{**ESTIMATOR_FAST[cls], **config}).fit(X, y)
-            key = f"{cls.__name__}-{name}"
-            (tmp_path / f"{key}.pkl").write_bytes(_pickled_as_if_trained_on_cuda(clf))
-            expected[key] = np.concatenate(outputs(clf, X[:6]))
+    cls = estimator_cls
+    for name, config in CONFIGS.items():
+        if not set(config) <= set(cls._parameter_constraints):
+            continue  # a regressor has no classes to weigh
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the interrupted fit warns
+            clf = cls(**{**ESTIMATOR_FAST[cls], **config}).fit(X, y)
+        key = f"{cls.__name__}-{name}"
+        (tmp_path / f"{key}.pkl").write_bytes(_pickled_as_if_trained_on_cuda(clf))
+        expected[key] = np.concatenate(outputs(clf, X[:6]))
     np.savez(tmp_path / "X.npz", *X[:6])
     script = textwrap.dedent(
         f"""
