@@ -345,7 +345,9 @@ class _CarriedState(_Runner):
 
         def step():
             logits, n_final, state = self.module.forward_stream(
-                x.to(self.device), lengths, self._select(rows)
+                x.to(self.device),
+                self.module.place_lengths(lengths, self.device),
+                self._select(rows),
             )
             self.state = _tree_map(
                 lambda full, part: full.index_copy(0, rows.to(full.device), part.to(full.dtype)),
@@ -420,7 +422,9 @@ class _Windows(_Runner):
             return {}
         lengths = torch.tensor([len(w) for _, w, _, _ in jobs], dtype=torch.long)
         x = _padded([w for _, w, _, _ in jobs])
-        logits = self.run(lambda: self.module(x.to(self.device), lengths))
+        logits = self.run(
+            lambda: self.module(x.to(self.device), self.module.place_lengths(lengths, self.device))
+        )
         out = {}
         for row, (sid, _, a, b) in enumerate(jobs):
             out[sid] = logits[row, a:b]

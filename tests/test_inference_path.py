@@ -154,3 +154,36 @@ def test_an_unfitted_estimator_refuses_a_panel_with_not_fitted_error(
     for method in _prediction_methods(make_estimator()):
         with pytest.raises(NotFittedError):
             getattr(make_estimator(), method)(panel)
+
+
+def test_lengths_reach_each_module_where_it_declares_it_reads_them(
+    make_causal_estimator, tiny_task_data, monkeypatch
+):
+    # On a CPU-only machine the host is the device, so the test watches the decision: every
+    # batch fit and predict run, and every stream update, passes its lengths through the
+    # module's place_lengths (the one place that decides), and the recurrent modules, which
+    # pack batches from host lengths, declare that they read them there.
+    from sk_seqlabel.modules.base import SequenceModule
+
+    X, y = tiny_task_data
+    seen = []
+    place = SequenceModule.place_lengths
+
+    def spy(module, lengths, device):
+        seen.append((type(module).__name__, int(lengths.sum())))
+        return place(module, lengths, device)
+
+    monkeypatch.setattr(SequenceModule, "place_lengths", spy)
+    clf = make_causal_estimator(max_epochs=1).fit(X, y)
+    name = type(clf.net_.module_).__name__
+    fitted = sum(n for _, n in seen)
+    assert fitted >= sum(len(x) for x in X)
+    outputs(clf, X)
+    assert sum(n for _, n in seen) - fitted >= sum(len(x) for x in X)
+    streamed = sum(n for _, n in seen)
+    stream = clf.start_stream(output=clf._stream_output_kinds[-1])
+    stream.update({"a": np.concatenate(X)[:7]})
+    stream.close()
+    assert sum(n for _, n in seen) - streamed >= 7
+    assert {module for module, _ in seen} <= {name, "TCN"}  # a multi-stage TCN's stages
+    assert clf.net_.module_.lengths_on_host is (name in {"LSTM", "ConvLSTM"})

@@ -236,11 +236,10 @@ class SequenceNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         # Not skorch's to_tensor: the input is copied without blocking (from pinned memory on
-        # CUDA), and the lengths stay on the host, where packing an LSTM batch reads them;
-        # modules move their own copy to the device when they need one.
+        # CUDA), and the lengths go where the module declares it reads them.
         x_dict = {
             "x": x["x"].to(self.device, non_blocking=True),
-            "lengths": x["lengths"],
+            "lengths": self.module_.place_lengths(x["lengths"], self.device),
             **fit_params,
         }
         with self.autocast():

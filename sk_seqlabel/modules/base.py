@@ -17,6 +17,8 @@ A module of this package subclasses :class:`SequenceModule` and defines
   ``initial_stream_state(n_streams)``, ``forward_stream(x, lengths, state)``, which returns
   the outputs that became final and how many per stream, and, when ``look_ahead > 0``,
   ``flush_stream(state)``, the outputs still owed at a stream's end;
+- ``lengths_on_host``: whether it reads ``lengths`` on the host (packing an LSTM batch);
+  the net and streams place them by :meth:`SequenceModule.place_lengths`;
 - optionally ``configure_runtime(...)``, the device policy's code-path choices (speed only),
   ``chunked_threads``, the intra-op threads its ``forward_chunked`` runs best on, and
   ``pop_auxiliary_logits()``, intermediate outputs of a training step that the loss counts
@@ -59,12 +61,39 @@ class SequenceModule(nn.Module):
         ``(before, after)``: output ``t`` depends on inputs ``t - before .. t + after`` only.
         None (the default): no such bound, as in any recurrent module. A stream of a module
         with a context but no carried state recomputes each output from that window.
+    lengths_on_host : bool
+        Whether :meth:`forward` and :meth:`forward_stream` read ``lengths`` on the host (to
+        pack an LSTM batch, which torch does from host lengths): callers then leave them
+        there, since a copy to the device and back would make the batch wait for the device.
+        False (the default): callers move them to the inputs' device with the inputs
+        (:meth:`place_lengths`).
     """
 
     chunked_threads: int | None = None
     chunked_rows: int = 16
     exports_onnx: bool = False
     context: tuple[int, int] | None = None
+    lengths_on_host: bool = False
+
+    def place_lengths(self, lengths: torch.Tensor, device) -> torch.Tensor:
+        """``lengths`` (on the host) where this module reads them: see ``lengths_on_host``.
+
+        The one place the net and live streams decide where a batch's lengths go.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sk_seqlabel.modules.lstm import LSTM
+        >>> from sk_seqlabel.modules.tcn import TCN
+        >>> lengths = torch.tensor([5, 3])
+        >>> LSTM(2, 3).place_lengths(lengths, torch.device("meta")).device.type
+        'cpu'
+        >>> TCN(2, 3).place_lengths(lengths, torch.device("meta")).device.type
+        'meta'
+        """
+        if self.lengths_on_host:
+            return lengths
+        return lengths.to(device, non_blocking=True)
 
     @property
     def look_ahead(self) -> int | None:

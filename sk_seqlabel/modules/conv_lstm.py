@@ -88,6 +88,7 @@ class ConvLSTM(SequenceModule):
     """
 
     exports_onnx = True
+    lengths_on_host = True  # run_lstm packs batches from host lengths
 
     low_precision_recurrence = True
     flush_denormal = False

@@ -66,6 +66,7 @@ class LSTM(SequenceModule):
     """
 
     exports_onnx = True
+    lengths_on_host = True  # run_lstm packs batches from host lengths
 
     low_precision_recurrence = True
     flush_denormal = False
